@@ -1,0 +1,130 @@
+// The ledger: an append-only, hash-chained, Merkle-tree log of entries stored in RocksDB.
+// See docs/architecture.md (append path) and docs/format/storage.md (key layout).
+//
+// Durability: every Append is ONE RocksDB WriteBatch written with WriteOptions::sync = true, holding the
+// entries, their idempotency-index keys, every tree tile they changed and the new head. Either the whole
+// batch is on disk when Append returns OK, or none of it is (a crash before the sync completes loses the
+// batch; it was never acknowledged). A rejected or failed batch leaves the store unchanged.
+//
+// Thread-safety: a Ledger is used from one thread at a time. Another process cannot open the same ledger
+// for writing (RocksDB's LOCK file); read-only opens may run beside a writer and see the state at open.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "minhbach/entry.h"
+#include "minhbach/hash.h"
+#include "minhbach/merkle.h"
+#include "minhbach/note.h"
+#include "minhbach/status.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace minhbach {
+
+struct LedgerOptions {
+  // Open without the write lock; Append and Checkpoint fail. Default: false.
+  bool read_only = false;
+  // WriteOptions::sync for appends and checkpoints. Only tests of the raw engine turn it off. Default: true.
+  bool sync = true;
+  // Microseconds since the epoch, UTC; tests inject a fixed clock. Default: the system clock.
+  std::function<int64_t()> clock;
+  // RocksDB block cache size. Default: 64 MiB.
+  size_t block_cache_bytes = 64 << 20;
+};
+
+struct AppendResult {
+  uint64_t first_seq = 0;   // seq of the first new entry (== old size)
+  uint64_t appended = 0;    // new entries; 0 when every event was a duplicate
+  uint64_t size = 0;        // tree size after the append
+  struct Duplicate {
+    size_t index;           // position in the input batch
+    size_t line;            // input line (0 if not from a file)
+    uint64_t existing_seq;  // the entry that already holds this idempotency key
+  };
+  std::vector<Duplicate> duplicates;
+};
+
+struct VerifyOptions {
+  // Called every ~64k entries with (entries done, total).
+  std::function<void(uint64_t, uint64_t)> progress;
+  // Verifier key for checkpoint signatures; default: the ledger's own key from its directory.
+  std::optional<Verifier> key;
+};
+
+struct VerifyReport {
+  uint64_t entries = 0;
+  uint64_t checkpoints = 0;
+  uint64_t tiles = 0;
+  Hash root{};
+  double seconds = 0;
+};
+
+struct StoredCheckpoint {
+  uint64_t number = 0;  // 0, 1, 2 ... in issue order
+  std::string note;     // the signed note text exactly as issued
+};
+
+class Ledger {
+ public:
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  // Creates a new ledger in `dir` (which must not hold one): the RocksDB store, a fresh Ed25519 signing key
+  // (dir/signing.key, mode 0600) and its verifier key (dir/verifier.vkey). `origin` names the log in
+  // checkpoints and is the key name.
+  static Result<std::unique_ptr<Ledger>> Create(const std::string& dir, const std::string& origin,
+                                                std::shared_ptr<spdlog::logger> log, LedgerOptions options = {});
+  // Opens an existing ledger and checks its tail: the head record, the last entry's leaf hash and chain
+  // link, and the right-edge tiles must agree. Fails with Corruption naming what disagrees.
+  static Result<std::unique_ptr<Ledger>> Open(const std::string& dir, std::shared_ptr<spdlog::logger> log,
+                                              LedgerOptions options = {});
+
+  const std::string& origin() const;
+  const Verifier& verifier() const;
+  uint64_t size() const;
+  Hash root() const;
+
+  // Appends a batch atomically (all new events or none). Events whose idempotency key is already in the
+  // log with the same content are skipped and reported as duplicates; a key reused with different content,
+  // or twice within the batch, rejects the batch. Fails with InvalidArgument (bad input) or IOError.
+  Result<AppendResult> Append(const std::vector<EventDraft>& events, const AppendContext& ctx);
+
+  // Canonical bytes of entry `seq`.
+  Result<std::string> GetEntry(uint64_t seq) const;
+  // Visits entries [from, from + limit) in order; stops early when `fn` returns false.
+  Status ScanEntries(uint64_t from, uint64_t limit,
+                     const std::function<bool(uint64_t seq, std::string_view bytes)>& fn) const;
+  Result<Hash> LeafHash(uint64_t seq) const;
+  Result<Hash> RootAt(uint64_t size) const;
+  Result<std::vector<Hash>> ProveInclusion(uint64_t seq, uint64_t size) const;
+  Result<std::vector<Hash>> ProveConsistency(uint64_t size1, uint64_t size2) const;
+
+  // Signs a checkpoint of the current tree with the ledger key, stores it, and returns the note text.
+  Result<std::string> SignCheckpoint();
+  Result<std::vector<StoredCheckpoint>> Checkpoints() const;
+
+  // Recomputes everything from genesis: see docs/architecture.md "verify". Fails with Corruption naming
+  // the first bad sequence number and what is wrong.
+  Status Verify(const VerifyOptions& options, VerifyReport* report) const;
+
+  class Impl;
+
+ private:
+  explicit Ledger(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// File names inside a ledger directory.
+inline constexpr const char* kDbDirName = "db";
+inline constexpr const char* kSigningKeyFile = "signing.key";
+inline constexpr const char* kVerifierKeyFile = "verifier.vkey";
+
+}  // namespace minhbach

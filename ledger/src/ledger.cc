@@ -1,0 +1,519 @@
+#include "minhbach/ledger.h"
+
+#include <fcntl.h>
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <unordered_map>
+
+#include "ledger_impl.h"
+
+namespace minhbach {
+namespace fs = std::filesystem;
+
+std::string SeqKey(uint64_t seq) {
+  std::string k(8, '\0');
+  for (int i = 0; i < 8; ++i) k[i] = static_cast<char>(seq >> (56 - 8 * i));
+  return k;
+}
+
+uint64_t DecodeBE64(std::string_view b) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(b[i]);
+  return v;
+}
+
+Status FromRocks(const rocksdb::Status& s, const std::string& context) {
+  if (s.ok()) return Status::Ok();
+  std::string msg = context + ": " + s.ToString();
+  if (s.IsCorruption()) return Status::Corruption(msg);
+  if (s.IsNotFound()) return Status::NotFound(msg);
+  if (s.IsInvalidArgument()) return Status::InvalidArgument(msg);
+  if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+    return Status::IOError(context + ": the ledger is in use by another process (RocksDB LOCK held): " + s.ToString());
+  }
+  if (s.IsNoSpace() || s.IsIOError()) return Status::IOError(msg);
+  return Status::Internal(msg);
+}
+
+Ledger::Impl::~Impl() {
+  if (db) {
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+    handles.clear();
+    rocksdb::Status s = db->Close();
+    if (!s.ok() && log) log->warn("closing RocksDB: {}", s.ToString());
+  }
+}
+
+Result<std::string> Ledger::Impl::Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key, const char* what) const {
+  std::string value;
+  rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return Status::NotFound(std::string(what) + " not found");
+  if (!s.ok()) return FromRocks(s, std::string("reading ") + what);
+  return value;
+}
+
+Result<Tile> Ledger::Impl::GetTile(TileId id) const {
+  auto v = Get(tree, id.Key(), "tile");
+  if (!v.ok()) {
+    if (v.status().IsNotFound()) {
+      return Status::Corruption("tile " + std::to_string(id.level) + "/" + std::to_string(id.index) + " is missing");
+    }
+    return v.status();
+  }
+  return Tile::Decode(id, *v);
+}
+
+namespace {
+
+// Reads complete-subtree hashes for proofs: the in-memory right edge first, then stored tiles (cached per call).
+class StoreNodes : public NodeSource {
+ public:
+  explicit StoreNodes(const Ledger::Impl& impl) : impl_(impl) {}
+  Result<Hash> GetNode(uint32_t level, uint64_t index) override {
+    if (auto h = impl_.builder.Find(level, index)) return *h;
+    NodeLocation loc = LocateNode(level, index);
+    auto it = cache_.find(loc.tile);
+    if (it == cache_.end()) {
+      MB_ASSIGN_OR_RETURN(Tile t, impl_.GetTile(loc.tile));
+      it = cache_.emplace(loc.tile, std::move(t)).first;
+    }
+    if (!it->second.Has(loc.row, loc.pos)) {
+      return Status::Corruption("tile " + std::to_string(loc.tile.level) + "/" + std::to_string(loc.tile.index) +
+                                " lacks node " + std::to_string(level) + "/" + std::to_string(index));
+    }
+    return it->second.At(loc.row, loc.pos);
+  }
+
+ private:
+  const Ledger::Impl& impl_;
+  std::map<TileId, Tile> cache_;
+};
+
+Status WriteFileDurably(const fs::path& path, const std::string& content, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return Status::IOError("creating " + path.string() + ": " + std::strerror(errno));
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      return Status::IOError("writing " + path.string() + ": " + std::strerror(e));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
+    int e = errno;
+    ::close(fd);
+    return Status::IOError("syncing " + path.string() + ": " + std::strerror(e));
+  }
+  ::close(fd);
+  int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadSmallFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError("cannot read " + path.string());
+  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (s.size() > 4096) return Status::InvalidArgument(path.string() + " is larger than a key file can be");
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> Families(const LedgerOptions& o) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  rocksdb::ColumnFamilyOptions base;
+  base.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  base.write_buffer_size = 64 << 20;
+
+  rocksdb::BlockBasedTableOptions index_table = table;
+  index_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions index_cf = base;
+  index_cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(index_table));
+  // Most idempotency lookups miss: a memtable bloom filter answers them without a skiplist search.
+  index_cf.memtable_prefix_bloom_size_ratio = 0.05;
+  index_cf.memtable_whole_key_filtering = true;
+
+  return {{rocksdb::kDefaultColumnFamilyName, base},
+          {kCfEntries, base},
+          {kCfTree, base},
+          {kCfIndex, index_cf},
+          {kCfMeta, base}};
+}
+
+rocksdb::DBOptions DbOptions() {
+  rocksdb::DBOptions o;
+  o.paranoid_checks = true;  // "most workloads value data correctness over availability"
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  o.max_background_jobs = 2;
+  o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  o.keep_log_file_num = 4;
+  return o;
+}
+
+Status OpenDb(Ledger::Impl& impl, bool create) {
+  fs::path dbdir = fs::path(impl.dir) / kDbDirName;
+  rocksdb::DBOptions dbo = DbOptions();
+  dbo.create_if_missing = create;
+  dbo.create_missing_column_families = create;
+  dbo.error_if_exists = create;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = impl.options.read_only
+                          ? rocksdb::DB::OpenForReadOnly(dbo, dbdir.string(), Families(impl.options), &handles, &raw)
+                          : rocksdb::DB::Open(dbo, dbdir.string(), Families(impl.options), &handles, &raw);
+  if (!s.ok()) return FromRocks(s, "opening ledger store " + dbdir.string());
+  impl.db.reset(raw);
+  impl.handles = handles;
+  impl.entries = handles[1];
+  impl.tree = handles[2];
+  impl.index = handles[3];
+  impl.meta = handles[4];
+  return Status::Ok();
+}
+
+std::string EncodeHead(uint64_t size, const Hash& last) { return SeqKey(size) + std::string(AsView(last)); }
+
+// Checks the tail on open: head record, last entry, its chain link, and the right-edge tiles.
+Status LoadTailChecked(Ledger::Impl& impl);
+Status LoadTail(Ledger::Impl& impl) {
+  Status s = LoadTailChecked(impl);
+  // Anything the tail needs and cannot find is a damaged store, not a user's mistake.
+  if (s.IsNotFound()) return Status::Corruption(s.message() + " (missing from the store)");
+  return s;
+}
+
+Status LoadTailChecked(Ledger::Impl& impl) {
+  MB_ASSIGN_OR_RETURN(std::string format, impl.Get(impl.meta, kMetaFormat, "format record"));
+  if (format != kFormatVersion) return Status::Corruption("unknown ledger format '" + format + "'");
+  MB_ASSIGN_OR_RETURN(impl.origin, impl.Get(impl.meta, kMetaOrigin, "origin record"));
+  MB_ASSIGN_OR_RETURN(std::string vkey, impl.Get(impl.meta, kMetaVkey, "verifier key record"));
+  MB_ASSIGN_OR_RETURN(Verifier v, Verifier::Parse(vkey));
+  impl.verifier = std::move(v);
+  MB_ASSIGN_OR_RETURN(std::string head, impl.Get(impl.meta, kMetaHead, "head record"));
+  if (head.size() != 8 + kHashSize) return Status::Corruption("head record is " + std::to_string(head.size()) + " bytes");
+  impl.size = DecodeBE64(head);
+  impl.last_leaf = HashFromBytes(head.data() + 8);
+  const uint64_t n = impl.size;
+
+  // Nothing may follow the head.
+  auto after = impl.Get(impl.entries, SeqKey(n), "entry");
+  if (after.ok()) {
+    return Status::Corruption("entry " + std::to_string(n) + " exists beyond the head (size " + std::to_string(n) + ")");
+  }
+  if (n > 0) {
+    auto last = impl.Get(impl.entries, SeqKey(n - 1), "entry");
+    if (!last.ok()) return last.status().WithContext("entry " + std::to_string(n - 1) + " (the last one)");
+    EntryHead eh;
+    MB_RETURN_IF_ERROR(CheckEntry(*last, &eh).WithContext("entry " + std::to_string(n - 1)));
+    if (eh.seq != n - 1) {
+      return Status::Corruption("entry " + std::to_string(n - 1) + ": holds seq " + std::to_string(eh.seq));
+    }
+    if (impl.sha.Leaf(*last) != impl.last_leaf) {
+      return Status::Corruption("entry " + std::to_string(n - 1) + ": leaf hash does not match the head record");
+    }
+    if (n > 1) {
+      auto before = impl.Get(impl.entries, SeqKey(n - 2), "entry");
+      if (!before.ok()) return before.status().WithContext("entry " + std::to_string(n - 2));
+      if (impl.sha.Leaf(*before) != eh.prev_hash) {
+        return Status::Corruption("entry " + std::to_string(n - 1) + ": chain link does not match entry " +
+                                  std::to_string(n - 2));
+      }
+    }
+  }
+  std::vector<Tile> edge;
+  for (TileId id : TreeBuilder::RightEdgeTiles(n)) {
+    MB_ASSIGN_OR_RETURN(Tile t, impl.GetTile(id));
+    edge.push_back(std::move(t));
+  }
+  MB_ASSIGN_OR_RETURN(impl.builder, TreeBuilder::Restore(n, std::move(edge)));
+  if (n > 0 && impl.builder.Find(0, n - 1) != std::optional<Hash>(impl.last_leaf)) {
+    return Status::Corruption("tile 0/" + std::to_string((n - 1) / kTileWidth) +
+                              ": last leaf hash does not match the head record");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Ledger::~Ledger() = default;
+
+Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const std::string& origin,
+                                               std::shared_ptr<spdlog::logger> log, LedgerOptions options) {
+  MB_RETURN_IF_ERROR(ValidateKeyName(origin).WithContext("origin"));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Status::IOError("creating " + dir + ": " + ec.message());
+  if (fs::exists(fs::path(dir) / kDbDirName) || fs::exists(fs::path(dir) / kSigningKeyFile)) {
+    return Status::InvalidArgument("a ledger already exists in " + dir);
+  }
+  MB_ASSIGN_OR_RETURN(SigningKey key, SigningKey::Generate(origin));
+  MB_RETURN_IF_ERROR(WriteFileDurably(fs::path(dir) / kSigningKeyFile, key.ToString() + "\n", 0600));
+  MB_RETURN_IF_ERROR(WriteFileDurably(fs::path(dir) / kVerifierKeyFile, key.verifier().ToString() + "\n", 0644));
+
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->log = std::move(log);
+  impl->options = std::move(options);
+  impl->options.read_only = false;
+  MB_RETURN_IF_ERROR(OpenDb(*impl, /*create=*/true));
+  rocksdb::WriteBatch wb;
+  wb.Put(impl->meta, kMetaFormat, kFormatVersion);
+  wb.Put(impl->meta, kMetaOrigin, origin);
+  wb.Put(impl->meta, kMetaVkey, key.verifier().ToString());
+  wb.Put(impl->meta, kMetaHead, EncodeHead(0, Hash{}));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  MB_RETURN_IF_ERROR(FromRocks(impl->db->Write(wo, &wb), "initialising ledger"));
+  impl->origin = origin;
+  impl->verifier = key.verifier();
+  if (!impl->options.clock) {
+    impl->options.clock = [] {
+      return std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  impl->log->info("created ledger {} (origin {})", dir, origin);
+  return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+}
+
+Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared_ptr<spdlog::logger> log,
+                                             LedgerOptions options) {
+  if (!fs::exists(fs::path(dir) / kDbDirName)) {
+    return Status::InvalidArgument("no ledger in " + dir + " (run `minhbach init` first)");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->log = std::move(log);
+  impl->options = std::move(options);
+  if (!impl->options.clock) {
+    impl->options.clock = [] {
+      return std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+          .count();
+    };
+  }
+  MB_RETURN_IF_ERROR(OpenDb(*impl, /*create=*/false));
+  MB_RETURN_IF_ERROR(LoadTail(*impl).WithContext("opening ledger " + dir));
+  impl->log->debug("opened ledger {} at size {}", dir, impl->size);
+  return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+}
+
+const std::string& Ledger::origin() const { return impl_->origin; }
+const Verifier& Ledger::verifier() const { return *impl_->verifier; }
+uint64_t Ledger::size() const { return impl_->size; }
+Hash Ledger::root() const { return impl_->builder.Root(impl_->sha); }
+
+Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const AppendContext& ctx) {
+  Impl& m = *impl_;
+  if (m.options.read_only) return Status::InvalidArgument("ledger was opened read-only");
+  MB_RETURN_IF_ERROR(ValidateContext(ctx));
+  if (events.empty()) return Status::InvalidArgument("empty batch");
+  if (events.size() > kBatchEventsMax) {
+    return Status::InvalidArgument("batch of " + std::to_string(events.size()) + " events exceeds the limit of " +
+                                   std::to_string(kBatchEventsMax));
+  }
+  auto where = [&](size_t i) {
+    return events[i].line ? "line " + std::to_string(events[i].line) : "event " + std::to_string(i + 1);
+  };
+
+  // 1. Idempotency keys: unique within the batch, and either new or an exact retry of a logged event.
+  std::unordered_map<std::string_view, size_t> in_batch;
+  in_batch.reserve(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto [it, fresh] = in_batch.emplace(events[i].idempotency_key, i);
+    if (!fresh) {
+      return Status::InvalidArgument(where(i) + ": idempotency key '" + events[i].idempotency_key +
+                                     "' is also used by " + where(it->second) + " of this batch");
+    }
+  }
+  std::vector<rocksdb::Slice> keys;
+  keys.reserve(events.size());
+  for (const EventDraft& e : events) keys.emplace_back(e.idempotency_key);
+  std::vector<rocksdb::PinnableSlice> found(events.size());
+  std::vector<rocksdb::Status> statuses(events.size());
+  m.db->MultiGet(rocksdb::ReadOptions(), m.index, keys.size(), keys.data(), found.data(), statuses.data());
+  AppendResult result;
+  std::vector<bool> skip(events.size(), false);
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    MB_RETURN_IF_ERROR(FromRocks(statuses[i], "idempotency lookup"));
+    if (found[i].size() != 8) return Status::Corruption("idempotency index value is not 8 bytes");
+    uint64_t existing = DecodeBE64(found[i].ToStringView());
+    MB_ASSIGN_OR_RETURN(std::string bytes, GetEntry(existing));
+    MB_ASSIGN_OR_RETURN(Entry old, DecodeEntry(bytes));
+    if (old.idempotency_key != events[i].idempotency_key || !(old.payload == events[i].payload)) {
+      return Status::InvalidArgument(where(i) + ": idempotency key '" + events[i].idempotency_key +
+                                     "' is already used by entry " + std::to_string(existing) +
+                                     " with different content");
+    }
+    skip[i] = true;
+    result.duplicates.push_back({i, events[i].line, existing});
+  }
+
+  // 2. Encode, chain and hash into a copy of the right edge; nothing is visible until the write succeeds.
+  TreeBuilder next = m.builder;
+  rocksdb::WriteBatch wb(events.size() * 320);
+  const int64_t now = m.options.clock();
+  uint64_t seq = m.size;
+  Hash prev = m.last_leaf;
+  std::string bytes;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (skip[i]) continue;
+    if (const auto* rv = std::get_if<ReversalEvent>(&events[i].payload); rv && rv->seq >= seq) {
+      return Status::InvalidArgument(where(i) + ": field 'data.seq': reversal of entry " + std::to_string(rv->seq) +
+                                     ", which is not earlier than this entry (" + std::to_string(seq) + ")");
+    }
+    EncodeEntryTo(seq, prev, now, ctx, events[i], &bytes);
+    if (bytes.size() > kEntryBytesMax) {
+      return Status::InvalidArgument(where(i) + ": encoded entry is " + std::to_string(bytes.size()) +
+                                     " bytes, limit " + std::to_string(kEntryBytesMax));
+    }
+    Hash leaf = m.sha.Leaf(bytes);
+    std::string key = SeqKey(seq);
+    wb.Put(m.entries, key, bytes);
+    wb.Put(m.index, events[i].idempotency_key, key);
+    next.AppendLeaf(m.sha, leaf);
+    prev = leaf;
+    ++seq;
+  }
+  result.first_seq = m.size;
+  result.appended = seq - m.size;
+  result.size = seq;
+  if (result.appended == 0) return result;
+  for (auto& [id, value] : next.TakeDirtyTiles()) wb.Put(m.tree, id.Key(), value);
+  wb.Put(m.meta, kMetaHead, EncodeHead(seq, prev));
+
+  // 3. One synced write: the commit point.
+  rocksdb::WriteOptions wo;
+  wo.sync = m.options.sync;
+  MB_RETURN_IF_ERROR(FromRocks(m.db->Write(wo, &wb), "appending batch"));
+  m.builder = std::move(next);
+  m.size = seq;
+  m.last_leaf = prev;
+  return result;
+}
+
+Result<std::string> Ledger::GetEntry(uint64_t seq) const {
+  if (seq >= impl_->size) {
+    return Status::NotFound("entry " + std::to_string(seq) + " does not exist (log size " +
+                            std::to_string(impl_->size) + ")");
+  }
+  auto v = impl_->Get(impl_->entries, SeqKey(seq), "entry");
+  if (!v.ok() && v.status().IsNotFound()) {
+    return Status::Corruption("entry " + std::to_string(seq) + " is missing from the store");
+  }
+  return v;
+}
+
+Status Ledger::ScanEntries(uint64_t from, uint64_t limit,
+                           const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->entries));
+  uint64_t expect = from;
+  const uint64_t n = impl_->size;
+  const uint64_t end = from >= n ? from : (limit >= n - from ? n : from + limit);
+  for (it->Seek(SeqKey(from)); it->Valid() && expect < end; it->Next(), ++expect) {
+    if (it->key().size() != 8 || DecodeBE64(it->key().ToStringView()) != expect) {
+      return Status::Corruption("entry " + std::to_string(expect) + " is missing from the store");
+    }
+    if (!fn(expect, it->value().ToStringView())) return Status::Ok();
+  }
+  MB_RETURN_IF_ERROR(FromRocks(it->status(), "scanning entries"));
+  if (expect < end) return Status::Corruption("entry " + std::to_string(expect) + " is missing from the store");
+  return Status::Ok();
+}
+
+Result<Hash> Ledger::LeafHash(uint64_t seq) const {
+  MB_ASSIGN_OR_RETURN(std::string bytes, GetEntry(seq));
+  return impl_->sha.Leaf(bytes);
+}
+
+Result<Hash> Ledger::RootAt(uint64_t size) const {
+  if (size > impl_->size) {
+    return Status::NotFound("tree size " + std::to_string(size) + " is beyond the log size " + std::to_string(impl_->size));
+  }
+  StoreNodes nodes(*impl_);
+  return minhbach::RootAt(nodes, impl_->sha, size);
+}
+
+Result<std::vector<Hash>> Ledger::ProveInclusion(uint64_t seq, uint64_t size) const {
+  if (size > impl_->size) {
+    return Status::NotFound("tree size " + std::to_string(size) + " is beyond the log size " + std::to_string(impl_->size));
+  }
+  StoreNodes nodes(*impl_);
+  return InclusionProof(nodes, impl_->sha, seq, size);
+}
+
+Result<std::vector<Hash>> Ledger::ProveConsistency(uint64_t size1, uint64_t size2) const {
+  if (size2 > impl_->size) {
+    return Status::NotFound("tree size " + std::to_string(size2) + " is beyond the log size " + std::to_string(impl_->size));
+  }
+  StoreNodes nodes(*impl_);
+  return ConsistencyProof(nodes, impl_->sha, size1, size2);
+}
+
+Result<std::string> Ledger::SignCheckpoint() {
+  Impl& m = *impl_;
+  if (m.options.read_only) return Status::InvalidArgument("ledger was opened read-only");
+  fs::path key_path = fs::path(m.dir) / kSigningKeyFile;
+  struct stat st;
+  if (::stat(key_path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    m.log->warn("{} is readable by group or others (mode {:o}); it should be 0600", key_path.string(), st.st_mode & 0777);
+  }
+  MB_ASSIGN_OR_RETURN(std::string key_text, ReadSmallFile(key_path));
+  MB_ASSIGN_OR_RETURN(SigningKey key, SigningKey::Parse(key_text));
+  if (key.verifier().ToString() != m.verifier->ToString()) {
+    return Status::InvalidArgument(key_path.string() + " is not the key this ledger was created with");
+  }
+  Checkpoint cp{m.origin, m.size, root(), {}};
+  SignedNote note{cp.Body(), {}};
+  MB_RETURN_IF_ERROR(SignNote(note, key));
+  std::string text = note.Format();
+  MB_ASSIGN_OR_RETURN(auto existing, Checkpoints());
+  std::string k = std::string(kMetaCheckpointPrefix) + SeqKey(existing.size());
+  rocksdb::WriteOptions wo;
+  wo.sync = m.options.sync;
+  MB_RETURN_IF_ERROR(FromRocks(m.db->Put(wo, m.meta, k, text), "storing checkpoint"));
+  return text;
+}
+
+Result<std::vector<StoredCheckpoint>> Ledger::Checkpoints() const {
+  std::vector<StoredCheckpoint> out;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->meta));
+  const std::string prefix = kMetaCheckpointPrefix;
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    std::string_view k = it->key().ToStringView();
+    if (k.size() != prefix.size() + 8) return Status::Corruption("malformed checkpoint key");
+    uint64_t number = DecodeBE64(k.substr(prefix.size()));
+    if (number != out.size()) {
+      return Status::Corruption("checkpoint #" + std::to_string(out.size()) + " is missing (next stored is #" +
+                                std::to_string(number) + ")");
+    }
+    out.push_back({number, std::string(it->value().ToStringView())});
+  }
+  MB_RETURN_IF_ERROR(FromRocks(it->status(), "reading checkpoints"));
+  return out;
+}
+
+}  // namespace minhbach

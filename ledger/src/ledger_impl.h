@@ -1,0 +1,59 @@
+// Internal: the Ledger's state, shared by ledger.cc (open, append, proofs) and verify.cc.
+#pragma once
+
+#include <rocksdb/db.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "minhbach/ledger.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace minhbach {
+
+// RocksDB column families; the key layout is specified in docs/format/storage.md.
+inline constexpr const char* kCfEntries = "entries";  // seq (8 bytes BE) -> canonical entry bytes
+inline constexpr const char* kCfTree = "tree";        // tile id (level || 8 bytes BE index) -> tile
+inline constexpr const char* kCfIndex = "index";      // idempotency key -> seq (8 bytes BE)
+inline constexpr const char* kCfMeta = "meta";        // see kMeta* below
+inline constexpr const char* kMetaHead = "head";      // size (8 BE) || leaf hash of entry size-1 (32)
+inline constexpr const char* kMetaOrigin = "origin";
+inline constexpr const char* kMetaVkey = "vkey";
+inline constexpr const char* kMetaFormat = "format";
+inline constexpr const char* kFormatVersion = "minhbach-ledger-1";
+inline constexpr const char* kMetaCheckpointPrefix = "cp/";  // "cp/" || number (8 BE) -> signed note
+
+std::string SeqKey(uint64_t seq);
+uint64_t DecodeBE64(std::string_view bytes);
+// Converts a RocksDB status into ours, with context.
+Status FromRocks(const rocksdb::Status& s, const std::string& context);
+
+class Ledger::Impl {
+ public:
+  std::string dir;
+  std::shared_ptr<spdlog::logger> log;
+  LedgerOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+  rocksdb::ColumnFamilyHandle* entries = nullptr;
+  rocksdb::ColumnFamilyHandle* tree = nullptr;
+  rocksdb::ColumnFamilyHandle* index = nullptr;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+
+  std::string origin;
+  std::optional<Verifier> verifier;
+  uint64_t size = 0;
+  Hash last_leaf{};
+  TreeBuilder builder;
+  mutable Sha256 sha;
+
+  ~Impl();
+  Result<std::string> Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key, const char* what) const;
+  Result<Tile> GetTile(TileId id) const;
+};
+
+}  // namespace minhbach

@@ -1,0 +1,87 @@
+#include "cli_util.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace minhbach::cli {
+
+std::string Grouped(uint64_t v) {
+  std::string digits = std::to_string(v);
+  std::string out;
+  int n = static_cast<int>(digits.size());
+  for (int i = 0; i < n; ++i) {
+    out.push_back(digits[i]);
+    if ((n - i - 1) % 3 == 0 && i != n - 1) out.push_back(',');
+  }
+  return out;
+}
+
+Progress::Progress(std::string label, bool enabled)
+    : label_(std::move(label)), enabled_(enabled && ::isatty(2)), start_(std::chrono::steady_clock::now()) {}
+
+Progress::~Progress() { Finish(); }
+
+void Progress::Update(uint64_t done, uint64_t total) {
+  if (!enabled_) return;
+  auto now = std::chrono::steady_clock::now();
+  if (drawn_ && now - last_ < std::chrono::milliseconds(100) && done < total) return;
+  last_ = now;
+  double secs = std::chrono::duration<double>(now - start_).count();
+  double rate = secs > 0 ? done / secs : 0;
+  int pct = total ? static_cast<int>(100.0 * done / total) : 100;
+  int bar = pct / 5;
+  std::fprintf(stderr, "\r%s [%.*s%*s] %3d%% %s/%s (%.0f/s)", label_.c_str(), bar, "####################",
+               20 - bar, "", pct, Grouped(done).c_str(), Grouped(total).c_str(), rate);
+  std::fflush(stderr);
+  drawn_ = true;
+}
+
+void Progress::Finish() {
+  if (enabled_ && drawn_) {
+    std::fprintf(stderr, "\n");
+    drawn_ = false;
+  }
+}
+
+size_t DisplayWidth(const std::string& s) {
+  size_t w = 0;
+  for (unsigned char c : s) w += (c & 0xC0) != 0x80;
+  return w;
+}
+
+Table::Table(std::vector<std::string> header, std::vector<bool> right_align)
+    : header_(std::move(header)), right_(std::move(right_align)) {
+  right_.resize(header_.size(), false);
+}
+
+void Table::Row(std::vector<std::string> cells) {
+  cells.resize(header_.size());
+  rows_.push_back(std::move(cells));
+}
+
+std::string Table::Render() const {
+  std::vector<size_t> width(header_.size());
+  for (size_t c = 0; c < header_.size(); ++c) {
+    width[c] = DisplayWidth(header_[c]);
+    for (const auto& r : rows_) width[c] = std::max(width[c], DisplayWidth(r[c]));
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      std::string pad(width[c] - DisplayWidth(cells[c]), ' ');
+      if (c) out += "  ";
+      out += right_[c] ? pad + cells[c] : (c + 1 == cells.size() ? cells[c] : cells[c] + pad);
+    }
+    return out + "\n";
+  };
+  std::string out = line(header_);
+  std::string rule;
+  for (size_t c = 0; c < width.size(); ++c) rule += (c ? "  " : "") + std::string(width[c], '-');
+  out += rule + "\n";
+  for (const auto& r : rows_) out += line(r);
+  return out;
+}
+
+}  // namespace minhbach::cli

@@ -1,0 +1,45 @@
+// Small helpers shared by the command-line programs: progress display, number formatting, tables.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace minhbach::cli {
+
+// "1234567" -> "1,234,567"
+std::string Grouped(uint64_t v);
+
+// A progress line on stderr, shown only when stderr is a terminal; redraws at most 10 times a second.
+class Progress {
+ public:
+  Progress(std::string label, bool enabled);
+  ~Progress();
+  void Update(uint64_t done, uint64_t total);
+  void Finish();
+
+ private:
+  std::string label_;
+  bool enabled_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_, last_;
+};
+
+// A plain text table with right-aligned numeric columns.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header, std::vector<bool> right_align = {});
+  void Row(std::vector<std::string> cells);
+  std::string Render() const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<bool> right_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// Display width of UTF-8 text (code points; good enough for Vietnamese).
+size_t DisplayWidth(const std::string& s);
+
+}  // namespace minhbach::cli
