@@ -245,6 +245,12 @@ TEST(Tiles, BuilderMatchesNaiveTreeAndRestores) {
 TEST(Hashing, EmptyAndBase64Strictness) {
   mb::Sha256 sha;
   EXPECT_EQ(sha.Digest(""), mb::Sha256::Empty());
+  EXPECT_EQ(sha.DigestEvp(""), mb::Sha256::Empty());
+  // FIPS 180-2 "abc"
+  EXPECT_EQ(mb::HexEncode(sha.Digest("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  std::string big(1000, 'q');
+  EXPECT_EQ(sha.Digest(big), sha.DigestEvp(big));
+  EXPECT_EQ(sha.Leaf(big), sha.DigestEvp(std::string(1, '\0') + big));
   EXPECT_TRUE(mb::Base64Decode("aGk=").ok());
   EXPECT_FALSE(mb::Base64Decode("aGk").ok());
   EXPECT_FALSE(mb::Base64Decode("aG=k").ok());

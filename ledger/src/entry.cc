@@ -167,7 +167,10 @@ Status ValidateContext(const AppendContext& ctx) {
 
 void EncodeEntryTo(uint64_t seq, const Hash& prev, int64_t recorded_at_micros, const AppendContext& ctx,
                    const EventDraft& draft, std::string* out) {
-  capnp::MallocMessageBuilder msg(kFirstSegmentWords);
+  // A zeroed scratch first segment: building an entry allocates nothing from the heap.
+  capnp::word scratch[kFirstSegmentWords];
+  std::memset(scratch, 0, sizeof scratch);
+  capnp::MallocMessageBuilder msg(kj::arrayPtr(scratch, kFirstSegmentWords));
   auto root = msg.initRoot<schema::Entry>();
   root.setSeq(seq);
   root.setPrevHash(DataOf(prev));

@@ -1,6 +1,12 @@
+// SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, but for the short inputs a
+// Merkle tree hashes (65-byte nodes, ~250-byte entries) the EVP provider dispatch costs more than the
+// compression itself: measured here 0.45 us vs 0.77 us (EVP, reused context, digest fetched once) per
+// node hash. Both are OpenSSL's same SHA-256 code; tests check known digests.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "minhbach/hash.h"
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -26,9 +32,8 @@ Sha256::~Sha256() {
 
 Hash Sha256::Digest(std::string_view data) {
   Hash out;
-  unsigned int len = 0;
-  if (EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 || EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx_, out.data(), &len) != 1 || len != kHashSize) {
+  SHA256_CTX c;
+  if (SHA256_Init(&c) != 1 || SHA256_Update(&c, data.data(), data.size()) != 1 || SHA256_Final(out.data(), &c) != 1) {
     Die("SHA-256 digest");
   }
   return out;
@@ -36,10 +41,19 @@ Hash Sha256::Digest(std::string_view data) {
 
 Hash Sha256::Digest2(uint8_t prefix, std::string_view data) {
   Hash out;
+  SHA256_CTX c;
+  if (SHA256_Init(&c) != 1 || SHA256_Update(&c, &prefix, 1) != 1 || SHA256_Update(&c, data.data(), data.size()) != 1 ||
+      SHA256_Final(out.data(), &c) != 1) {
+    Die("SHA-256 digest");
+  }
+  return out;
+}
+
+Hash Sha256::DigestEvp(std::string_view data) {
+  Hash out;
   unsigned int len = 0;
-  if (EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 || EVP_DigestUpdate(ctx_, &prefix, 1) != 1 ||
-      EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(ctx_, out.data(), &len) != 1 ||
-      len != kHashSize) {
+  if (EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 || EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx_, out.data(), &len) != 1 || len != kHashSize) {
     Die("SHA-256 digest");
   }
   return out;

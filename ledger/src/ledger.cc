@@ -346,6 +346,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
                                      "' is also used by " + where(it->second) + " of this batch");
     }
   }
+  const auto t_start = std::chrono::steady_clock::now();
   std::vector<rocksdb::Slice> keys;
   keys.reserve(events.size());
   for (const EventDraft& e : events) keys.emplace_back(e.idempotency_key);
@@ -371,6 +372,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   }
 
   // 2. Encode, chain and hash into a copy of the right edge; nothing is visible until the write succeeds.
+  const auto t_lookup = std::chrono::steady_clock::now();
   TreeBuilder next = m.builder;
   rocksdb::WriteBatch wb(events.size() * 320);
   const int64_t now = m.options.clock();
@@ -404,9 +406,14 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   wb.Put(m.meta, kMetaHead, EncodeHead(seq, prev));
 
   // 3. One synced write: the commit point.
+  const auto t_encode = std::chrono::steady_clock::now();
   rocksdb::WriteOptions wo;
   wo.sync = m.options.sync;
   MB_RETURN_IF_ERROR(FromRocks(m.db->Write(wo, &wb), "appending batch"));
+  const auto t_write = std::chrono::steady_clock::now();
+  auto us = [](auto a, auto b) { return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count(); };
+  m.log->debug("append {} events ({} bytes): lookup {} us, encode+hash {} us, write+sync {} us", result.appended,
+               wb.GetDataSize(), us(t_start, t_lookup), us(t_lookup, t_encode), us(t_encode, t_write));
   m.builder = std::move(next);
   m.size = seq;
   m.last_leaf = prev;

@@ -4,8 +4,8 @@
 //   node hash  = SHA-256(0x01 || left || right)
 //   empty tree = SHA-256("")
 //
-// A Sha256 object reuses one OpenSSL EVP context and a digest fetched once; it is not thread-safe
-// (use one per thread). Hashing never fails except on an OpenSSL internal error, which aborts: a
+// A Sha256 object is not thread-safe (use one per thread). Hashing uses OpenSSL's SHA256_* functions
+// (see hash.cc for why not EVP on this path). Hashing never fails except on an OpenSSL internal error, which aborts: a
 // silently wrong hash would be worse than a crash.
 #pragma once
 
@@ -39,6 +39,8 @@ class Sha256 {
   Hash Leaf(std::string_view data) { return Digest2(0x00, data); }
   // RFC 9162 interior node hash: SHA-256(0x01 || left || right).
   Hash Node(const Hash& left, const Hash& right);
+  // The same digest through OpenSSL's EVP interface (tests check both agree).
+  Hash DigestEvp(std::string_view data);
   // SHA-256 of the empty string: the root of the empty tree.
   static Hash Empty();
 
