@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# End-to-end test of the minhbach CLI: commands, --json, exit codes (0 ok, 1 tampered, 2 bad input, 3 I/O).
+set -u
+B="$1"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+expect_rc() { local want=$1; shift; "$@" >"$T/out" 2>"$T/err"; local rc=$?; [ "$rc" = "$want" ] || { cat "$T/out" "$T/err" >&2; fail "exit $rc, wanted $want: $*"; }; }
+
+L="$T/l"
+expect_rc 0 "$B" --ledger "$L" init --origin test.example/cli
+grep -qE '^test.example/cli\+[0-9a-f]{8}\+' "$T/out" || fail "init did not print the verifier key"
+[ "$(stat -c %a "$L/signing.key")" = 600 ] || fail "signing key mode is not 0600"
+expect_rc 2 "$B" --ledger "$L" init --origin test.example/cli          # exists already
+
+printf '%s\n' '{"type":"note","idempotency_key":"a","data":{"subject":"s","amount":2000000}}' \
+              '{"type":"note","idempotency_key":"b","data":{"subject":"t","amount":1000000}}' > "$T/ok.jsonl"
+expect_rc 0 "$B" --ledger "$L" append "$T/ok.jsonl"
+grep -q 'seq 0..1' "$T/out" || fail "append did not print the sequence range"
+expect_rc 0 "$B" --ledger "$L" append "$T/ok.jsonl" --json
+grep -q '"appended":0' "$T/out" || fail "retry appended something"
+
+# Bad input: exit 2, line and field named, nothing appended.
+printf '%s\n' '{"type":"note","idempotency_key":"c","data":{"subject":"s","amount":1}}' \
+              '{"type":"note","idempotency_key":"d","data":{"subject":"s","amount":1.5}}' > "$T/bad.jsonl"
+expect_rc 2 "$B" --ledger "$L" append "$T/bad.jsonl"
+grep -q "line 2: field 'data.amount'" "$T/err" || fail "bad line not named: $(cat "$T/err")"
+expect_rc 0 "$B" --ledger "$L" status --json
+grep -q '"size":2' "$T/out" || fail "a rejected batch changed the log"
+expect_rc 2 "$B" --ledger "$L" append "$T/missing.jsonl"
+expect_rc 2 "$B" --ledger "$L" bogus-command
+expect_rc 2 "$B" --ledger "$T/none" log
+
+expect_rc 0 "$B" --ledger "$L" checkpoint
+head -1 "$T/out" | grep -qx 'test.example/cli' || fail "checkpoint origin line"
+sed -n 2p "$T/out" | grep -qx '2' || fail "checkpoint size line"
+grep -q '^— test.example/cli ' "$T/out" || fail "checkpoint signature line"
+expect_rc 0 "$B" --ledger "$L" prove inclusion 1 --json
+grep -q '"treeSize": 2' "$T/out" || fail "inclusion proof JSON"
+expect_rc 2 "$B" --ledger "$L" prove inclusion 5
+expect_rc 0 "$B" --ledger "$L" prove consistency 1 2 --json
+expect_rc 0 "$B" --ledger "$L" log --json
+[ "$(wc -l < "$T/out")" = 2 ] || fail "log --json should print one line per entry"
+expect_rc 0 "$B" --ledger "$L" verify
+VKEY=$(cat "$L/verifier.vkey")
+expect_rc 0 "$B" --ledger "$L" verify --key "$VKEY"
+expect_rc 0 "$B" keygen --name other.example/k --out "$T/k.key"
+OTHER=$(cat "$T/out")
+expect_rc 1 "$B" --ledger "$L" verify --key "$OTHER"                    # signed by someone else: fails
+
+# Demo on a fresh folder.
+expect_rc 0 "$B" --ledger "$T/demo" demo --json
+grep -q '"ok":true' "$T/out" || fail "demo did not verify"
+expect_rc 2 "$B" --ledger "$T/demo" demo                                  # refuses a non-empty ledger
+echo "cli test: 1 passed, 0 failed"
