@@ -3,6 +3,9 @@
 
 #include <random>
 
+#include <capnp/message.h>
+
+#include "entry.capnp.h"
 #include "minhbach/entry.h"
 
 namespace mb = minhbach;
@@ -130,4 +133,32 @@ TEST(Timestamp, FormatsWithOffset) {
   EXPECT_EQ(mb::FormatTimestamp(0, 0), "1970-01-01T00:00:00.000000+00:00");
   EXPECT_EQ(mb::FormatTimestamp(1'700'000'000'123'456, 420), "2023-11-15T05:13:20.123456+07:00");
   EXPECT_EQ(mb::FormatTimestamp(-1, -90), "1969-12-31T22:29:59.999999-01:30");
+}
+
+// Bytes that Cap'n Proto accepts as canonical but that would decode to the same entry as other bytes are
+// refused: a present-but-empty memo (same reading as an absent one), an empty required text, junk in unused
+// data bits.
+TEST(Entry, OneEntryHasOneEncoding) {
+  auto build = [](auto&& mutate) {
+    capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<mb::schema::Entry>();
+    mb::Hash prev{};
+    root.setSeq(3);
+    root.setPrevHash(capnp::Data::Reader(prev.data(), prev.size()));
+    root.setTzName("Asia/Ho_Chi_Minh");
+    root.setActor("a");
+    root.setIdempotencyKey("k");
+    auto n = root.getPayload().initNote();
+    n.setSubject("s");
+    n.setAmount(5);
+    mutate(root);
+    kj::Array<capnp::word> words = capnp::canonicalize(root.asReader());
+    return std::string(reinterpret_cast<const char*>(words.asBytes().begin()), words.asBytes().size());
+  };
+  EXPECT_TRUE(mb::DecodeEntry(build([](auto) {})).ok());
+  EXPECT_TRUE(mb::DecodeEntry(build([](auto r) { r.getPayload().getNote().setMemo(""); })).status().IsCorruption());
+  EXPECT_TRUE(mb::DecodeEntry(build([](auto r) { r.setActor(""); })).status().IsCorruption());
+  EXPECT_TRUE(mb::DecodeEntry(build([](auto r) { r.setIdempotencyKey("a b"); })).status().IsCorruption());
+  EXPECT_TRUE(mb::DecodeEntry(build([](auto r) { r.setTzOffsetMinutes(2000); })).status().IsCorruption());
+  EXPECT_TRUE(mb::DecodeEntry(build([](auto r) { r.getPayload().initReversal().setSeq(1); })).status().IsCorruption());
 }

@@ -257,13 +257,28 @@ static Status CheckFields(schema::Entry::Reader r) {
     }
     return Status::Ok();
   };
+  // One meaning, one encoding: required texts are present and non-empty; the optional memo is absent
+  // (null) rather than empty; the payload struct is present. Otherwise a null and an empty text, which
+  // read the same, would be two byte strings for one entry.
+  if (r.getTzName().size() == 0 || r.getActor().size() == 0 || r.getIdempotencyKey().size() == 0) {
+    return Status::Corruption("a required envelope text (tzName, actor, idempotencyKey) is empty");
+  }
   MB_RETURN_IF_ERROR(text(r.getTzName(), "tzName", kTzNameBytesMax, false));
   MB_RETURN_IF_ERROR(text(r.getActor(), "actor", kActorBytesMax, false));
   MB_RETURN_IF_ERROR(text(r.getIdempotencyKey(), "idempotencyKey", kIdempotencyKeyBytesMax, false));
+  for (char c : View(r.getIdempotencyKey())) {
+    if (c <= 0x20 || c >= 0x7f) return Status::Corruption("idempotencyKey is not printable ASCII");
+  }
+  if (r.getTzOffsetMinutes() < -18 * 60 || r.getTzOffsetMinutes() > 18 * 60) {
+    return Status::Corruption("tzOffsetMinutes outside -18:00..+18:00");
+  }
   auto payload = r.getPayload();
   switch (payload.which()) {
     case schema::Entry::Payload::NOTE: {
+      if (!payload.hasNote()) return Status::Corruption("note payload is missing");
       auto n = payload.getNote();
+      if (n.getSubject().size() == 0) return Status::Corruption("note.subject is empty");
+      if (n.hasMemo() && n.getMemo().size() == 0) return Status::Corruption("note.memo is empty but present");
       MB_RETURN_IF_ERROR(CheckShape(n, "Note", 8, 2, 8));
       MB_RETURN_IF_ERROR(text(n.getSubject(), "note.subject", kSubjectBytesMax, false));
       MB_RETURN_IF_ERROR(text(n.getMemo(), "note.memo", kMemoBytesMax, true));
@@ -271,6 +286,8 @@ static Status CheckFields(schema::Entry::Reader r) {
       break;
     }
     case schema::Entry::Payload::REVERSAL:
+      if (!payload.hasReversal()) return Status::Corruption("reversal payload is missing");
+      if (payload.getReversal().getReason().size() == 0) return Status::Corruption("reversal.reason is empty");
       MB_RETURN_IF_ERROR(CheckShape(payload.getReversal(), "Reversal", 8, 1, 8));
       MB_RETURN_IF_ERROR(text(payload.getReversal().getReason(), "reversal.reason", kMemoBytesMax, true));
       if (payload.getReversal().getSeq() >= r.getSeq()) return Status::Corruption("reversal of a later entry");

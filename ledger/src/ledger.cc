@@ -205,13 +205,18 @@ Status LoadTailChecked(Ledger::Impl& impl) {
   if (format != kFormatVersion) return Status::Corruption("unknown ledger format '" + format + "'");
   MB_ASSIGN_OR_RETURN(impl.origin, impl.Get(impl.meta, kMetaOrigin, "origin record"));
   MB_ASSIGN_OR_RETURN(std::string vkey, impl.Get(impl.meta, kMetaVkey, "verifier key record"));
-  MB_ASSIGN_OR_RETURN(Verifier v, Verifier::Parse(vkey));
-  impl.verifier = std::move(v);
+  auto v = Verifier::Parse(vkey);
+  if (!v.ok()) return Status::Corruption("stored verifier key: " + v.status().message());
+  if (v->name() != impl.origin) {
+    return Status::Corruption("stored verifier key is named '" + v->name() + "', not the origin '" + impl.origin + "'");
+  }
+  impl.verifier = std::move(v).value();
   MB_ASSIGN_OR_RETURN(std::string head, impl.Get(impl.meta, kMetaHead, "head record"));
   if (head.size() != 8 + kHashSize) return Status::Corruption("head record is " + std::to_string(head.size()) + " bytes");
   impl.size = DecodeBE64(head);
   impl.last_leaf = HashFromBytes(head.data() + 8);
   const uint64_t n = impl.size;
+  if (n == 0 && impl.last_leaf != Hash{}) return Status::Corruption("head record: empty log with a non-zero hash");
 
   // Nothing may follow the head.
   auto after = impl.Get(impl.entries, SeqKey(n), "entry");

@@ -29,7 +29,7 @@ std::string KeyIdHex(KeyId id) {
   return buf;
 }
 
-// Splits "<name>+<hex>+<base64>" from the right: names may not contain '+', so there are exactly 2.
+// Splits "<name>+<hex>+<base64>" at the first two '+': names and hex hold no '+', base64 may.
 Status SplitKey(std::string_view s, std::string_view* name, KeyId* id, std::string* payload) {
   size_t p1 = s.find('+');
   size_t p2 = p1 == std::string_view::npos ? p1 : s.find('+', p1 + 1);

@@ -26,6 +26,9 @@ namespace {
 
 constexpr size_t kInputBytesMax = size_t{1} << 30;  // 1 GiB of JSON Lines per append
 
+// JSON output never aborts on text that is not UTF-8 (it is replaced with U+FFFD).
+std::string Dump(const json& j, int indent = -1) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+
 struct Globals {
   std::string ledger_dir;
   bool json = false;
@@ -38,7 +41,7 @@ struct Globals {
 int Fail(const Globals& g, const mb::Status& s) {
   if (g.json) {
     json j = {{"ok", false}, {"error", s.message()}, {"code", s.ExitCode()}};
-    std::cout << j.dump() << "\n";
+    std::cout << Dump(j) << "\n";
   }
   std::cerr << "minhbach: " << s.ToString() << "\n";
   return s.ExitCode();
@@ -116,7 +119,7 @@ void PrintAppend(const Globals& g, const mb::AppendResult& r) {
       j["first_seq"] = r.first_seq;
       j["last_seq"] = r.first_seq + r.appended - 1;
     }
-    std::cout << j.dump() << "\n";
+    std::cout << Dump(j) << "\n";
     return;
   }
   if (r.appended) {
@@ -136,7 +139,7 @@ int CmdInit(const Globals& g, const std::string& origin) {
   if (!l.ok()) return Fail(g, l.status());
   std::string vkey = (*l)->verifier().ToString();
   if (g.json) {
-    std::cout << json{{"ok", true}, {"ledger", g.ledger_dir}, {"origin", origin}, {"verifier_key", vkey}}.dump() << "\n";
+    std::cout << Dump(json{{"ok", true}, {"ledger", g.ledger_dir}, {"origin", origin}, {"verifier_key", vkey}}) << "\n";
   } else {
     std::cerr << "created ledger in " << g.ledger_dir << "; signing key in " << g.ledger_dir << "/"
               << mb::kSigningKeyFile << " (mode 0600). Verifier key:\n";
@@ -155,7 +158,7 @@ int CmdKeygen(const Globals& g, const std::string& name, const std::string& out)
   ::close(fd);
   if (!ok) return Fail(g, mb::Status::IOError("writing " + out));
   if (g.json) {
-    std::cout << json{{"ok", true}, {"private_key_file", out}, {"verifier_key", key->verifier().ToString()}}.dump() << "\n";
+    std::cout << Dump(json{{"ok", true}, {"private_key_file", out}, {"verifier_key", key->verifier().ToString()}}) << "\n";
   } else {
     std::cerr << "private key written to " << out << " (mode 0600). Verifier key:\n";
     std::cout << key->verifier().ToString() << "\n";
@@ -187,7 +190,7 @@ int RunVerify(const Globals& g, mb::Ledger& l, mb::VerifyReport* report, std::op
   progress.Finish();
   if (!s.ok()) {
     if (g.json) {
-      std::cout << json{{"ok", false}, {"error", s.message()}, {"code", s.ExitCode()}}.dump() << "\n";
+      std::cout << Dump(json{{"ok", false}, {"error", s.message()}, {"code", s.ExitCode()}}) << "\n";
     }
     std::cerr << "minhbach: verification FAILED: " << s.message() << "\n";
     return s.ExitCode();
@@ -223,7 +226,7 @@ int CmdVerify(const Globals& g, const std::string& key) {
   int rc = RunVerify(g, **l, &report, verifier);
   if (rc != 0) return rc;
   if (g.json) {
-    std::cout << ReportJson(**l, report).dump() << "\n";
+    std::cout << Dump(ReportJson(**l, report)) << "\n";
   } else {
     PrintReport(**l, report);
   }
@@ -236,7 +239,7 @@ int CmdCheckpoint(const Globals& g) {
   auto note = (*l)->SignCheckpoint();
   if (!note.ok()) return Fail(g, note.status());
   if (g.json) {
-    std::cout << json{{"ok", true}, {"size", (*l)->size()}, {"root", mb::Base64Encode((*l)->root())}, {"note", *note}}.dump()
+    std::cout << Dump(json{{"ok", true}, {"size", (*l)->size()}, {"root", mb::Base64Encode((*l)->root())}, {"note", *note}})
               << "\n";
   } else {
     std::cout << *note;
@@ -261,7 +264,7 @@ int CmdLog(const Globals& g, uint64_t from, uint64_t limit) {
       json j = json::parse(mb::EntryToJson(*e));
       json out = {{"seq", seq}, {"leaf_hash", mb::Base64Encode(sha.Leaf(bytes))},
                   {"bytes", mb::Base64Encode(bytes)}, {"entry", j}};
-      std::cout << out.dump() << "\n";
+      std::cout << Dump(out) << "\n";
     } else {
       std::string amount, subject;
       if (const auto* n = std::get_if<mb::NoteEvent>(&e->payload)) {
@@ -305,9 +308,9 @@ int CmdProveInclusion(const Globals& g, uint64_t seq, std::optional<uint64_t> si
   mb::Status check = mb::VerifyInclusion(sha, seq, size, *leaf, *proof, *root);
   if (!check.ok()) return Fail(g, check.WithContext("self-check of the proof"));
   if (g.json) {
-    std::cout << json{{"leafIdx", seq}, {"treeSize", size}, {"leafHash", mb::Base64Encode(*leaf)},
+    std::cout << Dump(json{{"leafIdx", seq}, {"treeSize", size}, {"leafHash", mb::Base64Encode(*leaf)},
                       {"root", mb::Base64Encode(*root)}, {"proof", HashList(*proof)}}
-                     .dump(2)
+                     , 2)
               << "\n";
   } else {
     std::cout << "inclusion of entry " << seq << " in the tree of size " << size << "\n  leaf hash "
@@ -331,9 +334,9 @@ int CmdProveConsistency(const Globals& g, uint64_t size1, uint64_t size2) {
   mb::Status check = mb::VerifyConsistency(sha, size1, size2, *proof, *r1, *r2);
   if (!check.ok()) return Fail(g, check.WithContext("self-check of the proof"));
   if (g.json) {
-    std::cout << json{{"size1", size1}, {"size2", size2}, {"root1", mb::Base64Encode(*r1)},
+    std::cout << Dump(json{{"size1", size1}, {"size2", size2}, {"root1", mb::Base64Encode(*r1)},
                       {"root2", mb::Base64Encode(*r2)}, {"proof", HashList(*proof)}}
-                     .dump(2)
+                     , 2)
               << "\n";
   } else {
     std::cout << "consistency of tree size " << size1 << " with tree size " << size2 << "\n  root1 "
@@ -349,10 +352,10 @@ int CmdStatus(const Globals& g) {
   auto cps = (*l)->Checkpoints();
   if (!cps.ok()) return Fail(g, cps.status());
   if (g.json) {
-    std::cout << json{{"ok", true}, {"ledger", g.ledger_dir}, {"origin", (*l)->origin()}, {"size", (*l)->size()},
+    std::cout << Dump(json{{"ok", true}, {"ledger", g.ledger_dir}, {"origin", (*l)->origin()}, {"size", (*l)->size()},
                       {"root", mb::Base64Encode((*l)->root())}, {"checkpoints", cps->size()},
                       {"verifier_key", (*l)->verifier().ToString()}}
-                     .dump()
+                     )
               << "\n";
   } else {
     std::cout << "ledger       " << g.ledger_dir << "\norigin       " << (*l)->origin() << "\nentries      "
@@ -387,7 +390,7 @@ int CmdDemo(const Globals& g, const std::string& origin) {
   if (g.json) {
     json j = ReportJson(**l, report);
     j["checkpoint"] = *note;
-    std::cout << j.dump() << "\n";
+    std::cout << Dump(j) << "\n";
   } else {
     std::cout << "appended " << r->appended << " demo entries; signed checkpoint:\n\n" << *note << "\n";
     PrintReport(**l, report);

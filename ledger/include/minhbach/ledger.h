@@ -54,7 +54,8 @@ struct AppendResult {
 struct VerifyOptions {
   // Called every ~64k entries with (entries done, total).
   std::function<void(uint64_t, uint64_t)> progress;
-  // Verifier key for checkpoint signatures; default: the ledger's own key from its directory.
+  // Verifier key for checkpoint signatures. Default: the key recorded in the store at creation, which
+  // someone able to rewrite the store could replace: inspectors should pass the key they were given.
   std::optional<Verifier> key;
 };
 
