@@ -189,6 +189,11 @@ Status OpenDb(Ledger::Impl& impl, bool create) {
   return Status::Ok();
 }
 
+int64_t SystemClockMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 std::string EncodeHead(uint64_t size, const Hash& last) { return SeqKey(size) + std::string(AsView(last)); }
 
 // Checks the tail on open: head record, last entry, its chain link, and the right-edge tiles.
@@ -290,13 +295,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const std
   MB_RETURN_IF_ERROR(FromRocks(impl->db->Write(wo, &wb), "initialising ledger"));
   impl->origin = origin;
   impl->verifier = key.verifier();
-  if (!impl->options.clock) {
-    impl->options.clock = [] {
-      return std::chrono::duration_cast<std::chrono::microseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
-  }
+  if (!impl->options.clock) impl->options.clock = SystemClockMicros;
   impl->log->info("created ledger {} (origin {})", dir, origin);
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
@@ -310,13 +309,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared
   impl->dir = dir;
   impl->log = std::move(log);
   impl->options = std::move(options);
-  if (!impl->options.clock) {
-    impl->options.clock = [] {
-      return std::chrono::duration_cast<std::chrono::microseconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-          .count();
-    };
-  }
+  if (!impl->options.clock) impl->options.clock = SystemClockMicros;
   MB_RETURN_IF_ERROR(OpenDb(*impl, /*create=*/false));
   MB_RETURN_IF_ERROR(LoadTail(*impl).WithContext("opening ledger " + dir));
   impl->log->debug("opened ledger {} at size {}", dir, impl->size);
