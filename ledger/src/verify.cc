@@ -105,41 +105,42 @@ Status Ledger::Verify(const VerifyOptions& options, VerifyReport* report) const 
   std::optional<Tile> stored_leaves;  // the stored level-0 tile holding `expect`
   EntryHead head;
   for (it->SeekToFirst(); it->Valid(); it->Next(), ++expect) {
-    const std::string where = "entry " + std::to_string(expect);
+    // Built only when a check fails: this loop runs once per entry.
+    auto where = [expect] { return "entry " + std::to_string(expect); };
     std::string_view k = it->key().ToStringView();
-    if (k.size() != 8) return Status::Corruption(where + ": malformed key of " + std::to_string(k.size()) + " bytes");
+    if (k.size() != 8) return Status::Corruption(where() + ": malformed key of " + std::to_string(k.size()) + " bytes");
     uint64_t key_seq = DecodeBE64(k);
     if (key_seq != expect) {
       if (expect >= size) {
         return Status::Corruption("entry " + std::to_string(key_seq) + ": exists beyond the head (size " +
                                   std::to_string(size) + ")");
       }
-      return Status::Corruption(where + ": missing (next stored entry is " + std::to_string(key_seq) + ")");
+      return Status::Corruption(where() + ": missing (next stored entry is " + std::to_string(key_seq) + ")");
     }
     if (expect >= size) {
-      return Status::Corruption(where + ": exists beyond the head (size " + std::to_string(size) + ")");
+      return Status::Corruption(where() + ": exists beyond the head (size " + std::to_string(size) + ")");
     }
     std::string_view bytes = it->value().ToStringView();
-    MB_RETURN_IF_ERROR(CheckEntry(bytes, &head).WithContext(where));
+    if (Status st = CheckEntry(bytes, &head); !st.ok()) return st.WithContext(where());
     if (head.seq != expect) {
-      return Status::Corruption(where + ": holds seq " + std::to_string(head.seq) + " (entries moved or swapped)");
+      return Status::Corruption(where() + ": holds seq " + std::to_string(head.seq) + " (entries moved or swapped)");
     }
     Hash leaf = sha.Leaf(bytes);
     const uint32_t pos = static_cast<uint32_t>(expect % kTileWidth);
     if (pos == 0 || !stored_leaves) {
       TileId id{0, expect / kTileWidth};
       auto t = m.GetTile(id);
-      if (!t.ok()) return t.status().WithContext(where);
+      if (!t.ok()) return t.status().WithContext(where());
       stored_leaves = std::move(t).value();
     }
     if (!stored_leaves->Has(0, pos)) {
-      return Status::Corruption(where + ": no leaf hash in " + TileName(stored_leaves->id()) + " (tree nodes truncated)");
+      return Status::Corruption(where() + ": no leaf hash in " + TileName(stored_leaves->id()) + " (tree nodes truncated)");
     }
     if (stored_leaves->At(0, pos) != leaf) {
-      return Status::Corruption(where + ": stored hash does not match recomputed (entry bytes or tree altered)");
+      return Status::Corruption(where() + ": stored hash does not match recomputed (entry bytes or tree altered)");
     }
     if (head.prev_hash != prev) {
-      return Status::Corruption(where + ": chain link (prevHash) does not match the leaf hash of entry " +
+      return Status::Corruption(where() + ": chain link (prevHash) does not match the leaf hash of entry " +
                                 std::to_string(expect == 0 ? 0 : expect - 1));
     }
     index_digest += Mix(head.idempotency_key, expect);
