@@ -70,7 +70,9 @@ TEST(Entry, RejectsNonCanonicalAndGarbage) {
     std::string b = bytes;
     b[rng() % b.size()] ^= static_cast<char>(1 + rng() % 255);
     auto d = mb::DecodeEntry(b);
-    if (d.ok()) EXPECT_EQ(mb::EncodeEntry(*d), b) << "accepted bytes must be canonical";
+    if (d.ok()) {
+      EXPECT_EQ(mb::EncodeEntry(*d), b) << "accepted bytes must be canonical";
+    }
   }
 }
 

@@ -127,16 +127,21 @@ Status GetAmount(const LineError& err, const json& obj, const std::string& prefi
   return err.Field(prefix + key, expected, *it);
 }
 
+// The rules shared by input validation (InvalidArgument) and decoding of stored entries (Corruption).
+bool IsPrintableAscii(std::string_view k) {
+  for (unsigned char c : k) {
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+bool IsTzOffset(int minutes) { return minutes >= -18 * 60 && minutes <= 18 * 60; }
+
 Status ValidateIdempotencyKey(std::string_view k, const std::string& where) {
   if (k.empty() || k.size() > kIdempotencyKeyBytesMax) {
     return Status::InvalidArgument(where + "idempotency key must be 1.." + std::to_string(kIdempotencyKeyBytesMax) +
                                    " bytes, got " + std::to_string(k.size()));
   }
-  for (unsigned char c : k) {
-    if (c <= 0x20 || c >= 0x7f) {
-      return Status::InvalidArgument(where + "idempotency key must be printable ASCII without spaces");
-    }
-  }
+  if (!IsPrintableAscii(k)) return Status::InvalidArgument(where + "idempotency key must be printable ASCII without spaces");
   return Status::Ok();
 }
 
@@ -159,7 +164,7 @@ Status ValidateContext(const AppendContext& ctx) {
   if (ctx.tz_name.empty() || ctx.tz_name.size() > kTzNameBytesMax || !IsCleanUtf8(ctx.tz_name, false)) {
     return Status::InvalidArgument("time zone name must be 1.." + std::to_string(kTzNameBytesMax) + " bytes");
   }
-  if (ctx.tz_offset_minutes < -18 * 60 || ctx.tz_offset_minutes > 18 * 60) {
+  if (!IsTzOffset(ctx.tz_offset_minutes)) {
     return Status::InvalidArgument("time zone offset must be within -18:00..+18:00");
   }
   return Status::Ok();
@@ -266,10 +271,8 @@ static Status CheckFields(schema::Entry::Reader r) {
   MB_RETURN_IF_ERROR(text(r.getTzName(), "tzName", kTzNameBytesMax, false));
   MB_RETURN_IF_ERROR(text(r.getActor(), "actor", kActorBytesMax, false));
   MB_RETURN_IF_ERROR(text(r.getIdempotencyKey(), "idempotencyKey", kIdempotencyKeyBytesMax, false));
-  for (char c : View(r.getIdempotencyKey())) {
-    if (c <= 0x20 || c >= 0x7f) return Status::Corruption("idempotencyKey is not printable ASCII");
-  }
-  if (r.getTzOffsetMinutes() < -18 * 60 || r.getTzOffsetMinutes() > 18 * 60) {
+  if (!IsPrintableAscii(View(r.getIdempotencyKey()))) return Status::Corruption("idempotencyKey is not printable ASCII");
+  if (!IsTzOffset(r.getTzOffsetMinutes())) {
     return Status::Corruption("tzOffsetMinutes outside -18:00..+18:00");
   }
   auto payload = r.getPayload();

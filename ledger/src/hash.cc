@@ -21,15 +21,6 @@ namespace {
 
 }  // namespace
 
-Sha256::Sha256() : md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)), ctx_(EVP_MD_CTX_new()) {
-  if (md_ == nullptr || ctx_ == nullptr) Die("EVP_MD_fetch(SHA256)");
-}
-
-Sha256::~Sha256() {
-  EVP_MD_CTX_free(ctx_);
-  EVP_MD_free(md_);
-}
-
 Hash Sha256::Digest(std::string_view data) {
   Hash out;
   SHA256_CTX c;
@@ -52,9 +43,8 @@ Hash Sha256::Digest2(uint8_t prefix, std::string_view data) {
 Hash Sha256::DigestEvp(std::string_view data) {
   Hash out;
   unsigned int len = 0;
-  if (EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 || EVP_DigestUpdate(ctx_, data.data(), data.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx_, out.data(), &len) != 1 || len != kHashSize) {
-    Die("SHA-256 digest");
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr) != 1 || len != kHashSize) {
+    Die("SHA-256 digest (EVP)");
   }
   return out;
 }

@@ -156,7 +156,9 @@ int main(int argc, char** argv) {
   }
   if (!l.SignCheckpoint().ok()) return 3;
   ledger->reset();
-  auto ro = mb::Ledger::Open(a.dir + "/ledger", log, mb::LedgerOptions{.read_only = true});
+  mb::LedgerOptions ro_opts;
+  ro_opts.read_only = true;
+  auto ro = mb::Ledger::Open(a.dir + "/ledger", log, ro_opts);
   if (!ro.ok()) return 3;
   mb::VerifyReport rep;
   auto t0 = Clock::now();

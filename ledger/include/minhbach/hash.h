@@ -17,8 +17,6 @@
 
 #include "minhbach/status.h"
 
-typedef struct evp_md_st EVP_MD;
-typedef struct evp_md_ctx_st EVP_MD_CTX;
 
 namespace minhbach {
 
@@ -27,8 +25,7 @@ inline constexpr size_t kHashSize = 32;
 
 class Sha256 {
  public:
-  Sha256();
-  ~Sha256();
+  Sha256() = default;
   Sha256(const Sha256&) = delete;
   Sha256& operator=(const Sha256&) = delete;
 
@@ -39,14 +36,10 @@ class Sha256 {
   Hash Leaf(std::string_view data) { return Digest2(0x00, data); }
   // RFC 9162 interior node hash: SHA-256(0x01 || left || right).
   Hash Node(const Hash& left, const Hash& right);
-  // The same digest through OpenSSL's EVP interface (tests check both agree).
+  // The same digest through OpenSSL's one-shot EVP interface (tests check both agree).
   Hash DigestEvp(std::string_view data);
   // SHA-256 of the empty string: the root of the empty tree.
   static Hash Empty();
-
- private:
-  EVP_MD* md_;
-  EVP_MD_CTX* ctx_;
 };
 
 std::string HexEncode(std::string_view bytes);
