@@ -21,7 +21,7 @@ mb::Entry Sample() {
   e.tz_name = "Asia/Ho_Chi_Minh";
   e.actor = "admin:lan";
   e.idempotency_key = "k-41";
-  e.payload = mb::NoteEvent{"Hỗ trợ trẻ mồ côi do Covid-19", 2'000'000, "tháng 6/2022"};
+  e.payload = mb::NoteDraft("unused", "Hỗ trợ trẻ mồ côi do Covid-19", 2'000'000, "tháng 6/2022").payload;
   return e;
 }
 
@@ -29,7 +29,7 @@ mb::Entry Sample() {
 
 TEST(Entry, RoundTripIsCanonicalAndStable) {
   mb::Entry e = Sample();
-  std::string bytes = mb::EncodeEntry(e);
+  std::string bytes = *mb::EncodeEntry(e);
   EXPECT_EQ(bytes.size() % 8, 0u);
   auto d = mb::DecodeEntry(bytes);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
@@ -37,7 +37,8 @@ TEST(Entry, RoundTripIsCanonicalAndStable) {
   EXPECT_EQ(d->prev_hash, e.prev_hash);
   EXPECT_EQ(d->tz_name, e.tz_name);
   EXPECT_EQ(d->payload, e.payload);
-  EXPECT_EQ(mb::EncodeEntry(*d), bytes);  // decode + encode reproduces the bytes exactly
+  EXPECT_EQ(d->type, "note");
+  EXPECT_EQ(*mb::EncodeEntry(*d), bytes);  // decode + encode reproduces the bytes exactly
   mb::EntryHead head;
   ASSERT_TRUE(mb::CheckEntry(bytes, &head).ok());
   EXPECT_EQ(head.idempotency_key, "k-41");
@@ -49,15 +50,15 @@ TEST(Entry, ZeroFieldsStillCanonical) {
   e.seq = 0;
   e.tz_offset_minutes = 0;
   e.recorded_at_micros = 0;
-  e.payload = mb::NoteEvent{"x", 0, ""};
-  std::string bytes = mb::EncodeEntry(e);
+  e.payload = mb::NoteDraft("unused", "x", 0).payload;
+  std::string bytes = *mb::EncodeEntry(e);
   auto d = mb::DecodeEntry(bytes);
   ASSERT_TRUE(d.ok()) << d.status().ToString();
-  EXPECT_EQ(mb::EncodeEntry(*d), bytes);
+  EXPECT_EQ(*mb::EncodeEntry(*d), bytes);
 }
 
 TEST(Entry, RejectsNonCanonicalAndGarbage) {
-  std::string bytes = mb::EncodeEntry(Sample());
+  std::string bytes = *mb::EncodeEntry(Sample());
   EXPECT_TRUE(mb::DecodeEntry("").status().IsCorruption());
   EXPECT_TRUE(mb::DecodeEntry(bytes.substr(0, bytes.size() - 3)).status().IsCorruption());
   // A trailing zero word makes the message non-canonical (and the hash would differ).
@@ -71,7 +72,7 @@ TEST(Entry, RejectsNonCanonicalAndGarbage) {
     b[rng() % b.size()] ^= static_cast<char>(1 + rng() % 255);
     auto d = mb::DecodeEntry(b);
     if (d.ok()) {
-      EXPECT_EQ(mb::EncodeEntry(*d), b) << "accepted bytes must be canonical";
+      EXPECT_EQ(*mb::EncodeEntry(*d), b) << "accepted bytes must re-encode to themselves";
     }
   }
 }
@@ -84,7 +85,7 @@ TEST(JsonLines, ParsesValidInput) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->size(), 2u);
   EXPECT_EQ((*r)[1].line, 3u);
-  EXPECT_EQ(std::get<mb::NoteEvent>((*r)[0].payload).amount, 2000000);
+  EXPECT_EQ((*r)[0].payload, mb::NoteDraft("a", "s", 2000000).payload);
   // Rendering a draft back gives a line that parses to the same draft.
   auto again = mb::ParseJsonLine(mb::DraftToJsonLine((*r)[1]), 1);
   ASSERT_TRUE(again.ok());
@@ -99,13 +100,13 @@ TEST(JsonLines, BadInputNamesLineAndField) {
       {"{", "line 1: malformed JSON"},
       {"[]", "expected a JSON object"},
       {R"({"type":"note","idempotency_key":"a","data":{"subject":"s","amount":1},"x":1})", "unknown field 'x'"},
-      {R"({"type":"note","idempotency_key":"a","data":{"subject":"s","amount":1,"y":2}})", "unknown field 'data.y'"},
+      {R"({"type":"note","idempotency_key":"a","data":{"subject":"s","amount":1,"y":2}})", "field 'data.y': unknown field"},
       {R"({"type":"note","idempotency_key":"a","data":{"subject":"s"}})", "missing field 'data.amount'"},
       {R"({"type":"note","idempotency_key":"a","data":{"subject":"s","amount":"1"}})", "field 'data.amount': expected"},
       {R"({"type":"note","idempotency_key":"a","data":{"subject":"s","amount":1.5}})", "fraction or exponent"},
       {R"({"type":"note","idempotency_key":"a","data":{"subject":"s","amount":1e6}})", "fraction or exponent"},
       {R"({"type":"note","idempotency_key":"a","data":{"subject":"s","amount":-5}})", "field 'data.amount'"},
-      {R"({"type":"note","idempotency_key":"a","data":{"subject":"s","amount":9223372036854775808}})", "64-bit"},
+      {R"({"type":"note","idempotency_key":"a","data":{"subject":"s","amount":9223372036854775808}})", "expected an integer in"},
       {R"({"type":"note","idempotency_key":"a","data":{"subject":7,"amount":1}})", "field 'data.subject': expected a string"},
       {R"({"type":"note","idempotency_key":"a b","data":{"subject":"s","amount":1}})", "printable ASCII"},
       {R"({"type":"note","data":{"subject":"s","amount":1}})", "missing field 'idempotency_key'"},

@@ -107,7 +107,8 @@ TEST(Ledger, RejectedBatchLeavesStoreByteForByteUnchanged) {
   EXPECT_NE(r.status().message().find("also used by line 1"), std::string::npos) << r.status().message();
   // 3. A reversal of a later entry, last in the batch (earlier events were already encoded).
   auto bad = Events(50, "late");
-  bad.push_back(mb::EventDraft{"rev", mb::ReversalEvent{1000, "no such entry"}, 51});
+  bad.push_back(mb::ReversalDraft("rev", 1000, "no such entry"));
+  bad.back().line = 51;
   r = l->Append(bad, {});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("line 51"), std::string::npos) << r.status().message();
@@ -225,9 +226,15 @@ TEST(Ledger, ReversalsMustPointBackwards) {
   TempDir dir;
   auto l = MakeLedger(dir);
   ASSERT_TRUE(l->Append(Events(3, "a"), {}).ok());
-  std::vector<mb::EventDraft> ok{{"r1", mb::ReversalEvent{1, "wrong child"}, 1}};
+  std::vector<mb::EventDraft> ok{mb::ReversalDraft("r1", 1, "wrong child")};
   ASSERT_TRUE(l->Append(ok, {}).ok());
-  std::vector<mb::EventDraft> self{{"r2", mb::ReversalEvent{4, "itself"}, 1}};
+  std::vector<mb::EventDraft> self{mb::ReversalDraft("r2", 4, "itself")};
   EXPECT_TRUE(l->Append(self, {}).status().IsInvalidArgument());
+  std::vector<mb::EventDraft> twice{mb::ReversalDraft("r3", 1, "again")};
+  auto r = l->Append(twice, {});
+  EXPECT_NE(r.status().message().find("entry 1 is already reversed"), std::string::npos) << r.status().message();
+  std::vector<mb::EventDraft> of_reversal{mb::ReversalDraft("r4", 3, "undo the undo")};
+  r = l->Append(of_reversal, {});
+  EXPECT_NE(r.status().message().find("is a reversal"), std::string::npos) << r.status().message();
   EXPECT_TRUE(l->Verify({}, nullptr).ok());
 }

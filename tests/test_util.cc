@@ -30,9 +30,10 @@ std::vector<EventDraft> Events(size_t n, const std::string& prefix, std::mt19937
   out.reserve(n);
   for (size_t i = 0; i < n; ++i) {
     uint64_t r = rng ? (*rng)() : i;
-    NoteEvent note{kSubjects[r % 4], static_cast<int64_t>(1000 * (1 + r % 5000)),
-                   "Bank transfer ref FT" + std::to_string(24000000 + r % 1000000) + ", evidence on file"};
-    out.push_back(EventDraft{prefix + "-" + std::to_string(i), std::move(note), i + 1});
+    EventDraft d = NoteDraft(prefix + "-" + std::to_string(i), kSubjects[r % 4], static_cast<int64_t>(1000 * (1 + r % 5000)),
+                             "Bank transfer ref FT" + std::to_string(24000000 + r % 1000000) + ", evidence on file");
+    d.line = i + 1;
+    out.push_back(std::move(d));
   }
   return out;
 }

@@ -11,6 +11,12 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("minhbach::schema");
 
+# Annotations read by the JSON Lines mapping (docs/format/jsonl.md). A field without $optional is
+# required in JSON input. Text is one line of at most 256 bytes, or with $multiline up to 2048 bytes
+# with newlines. Data fields are SHA-256 digests (32 bytes, 64 hex digits in JSON).
+annotation optional @0xb3b851da8ebabd55 (field) :Void;
+annotation multiline @0x881e14e9b27ea74b (field) :Void;
+
 struct Entry {
   seq @0 :UInt64;                # = Merkle leaf index, from 0
   prevHash @1 :Data;             # 32 bytes: RFC 9162 leaf hash of entry seq-1; 32 zero bytes for seq 0
@@ -20,9 +26,20 @@ struct Entry {
   actor @5 :Text;                # who recorded it (an administrator id), never a child
   idempotencyKey @6 :Text;       # unique over the whole log; a retry with the same key appends nothing
 
-  payload :union {               # the event type is the union member
+  payload :union {               # the event type is the union member (JSON "type": snake_case name)
     note @7 :Note;
     reversal @8 :Reversal;
+    fundOpened @9 :FundOpened;
+    programmeOpened @10 :ProgrammeOpened;
+    programmeClosed @11 :ProgrammeClosed;
+    donorRegistered @12 :DonorRegistered;
+    childRegistered @13 :ChildRegistered;
+    donationReceived @14 :DonationReceived;
+    sponsorshipAgreed @15 :SponsorshipAgreed;
+    sponsorshipEnded @16 :SponsorshipEnded;
+    allocation @17 :Allocation;
+    disbursement @18 :Disbursement;
+    expense @19 :Expense;
   }
 }
 
@@ -30,11 +47,186 @@ struct Entry {
 struct Note {
   subject @0 :Text;
   amount @1 :Int64;              # integer minor units (VND has none); >= 0
-  memo @2 :Text;
+  memo @2 :Text $optional $multiline;
 }
 
 # Cancels an earlier entry. A correction is a reversal followed by a new event.
 struct Reversal {
   seq @0 :UInt64;                # the entry reversed; must be earlier than this one
-  reason @1 :Text;
+  reason @1 :Text $multiline;
+}
+
+# ---- The domain catalogue (docs/events.md). Ids are pseudonymous codes chosen by the fund
+# ("F-QNG", "C-0007"); no field can hold a child's name, address or exact birth date. ----
+
+# Who may spend money: anyone in the fund, one programme/campaign, or one child.
+enum Restriction {
+  unrestricted @0;
+  programme @1;
+  child @2;
+}
+
+struct FundOpened {
+  fund @0 :Text;                 # fund id
+  name @1 :Text;                 # e.g. "Quỹ Bảo trợ trẻ em tỉnh Quảng Ngãi"
+  organisation @2 :Text;         # who runs it
+  currency @3 :Text;             # ISO 4217; "VND" (no minor unit)
+}
+
+struct ProgrammeOpened {
+  programme @0 :Text;
+  fund @1 :Text;
+  name @2 :Text;
+  legalBasis @3 :Text $multiline;          # e.g. "Nghị quyết 68/NQ-CP"
+  receiveFrom @4 :Text $optional;          # YYYY-MM-DD: first value date money may be received for it
+  receiveUntil @5 :Text $optional;         # YYYY-MM-DD: last value date
+}
+
+struct ProgrammeClosed {
+  programme @0 :Text;
+  reason @1 :Text $multiline;
+}
+
+enum DonorKind {
+  individual @0;
+  organisation @1;
+  stateBudget @2;
+}
+
+struct DonorRegistered {
+  donor @0 :Text;
+  displayName @1 :Text $optional;          # public display name; absent = anonymous
+  kind @2 :DonorKind;
+}
+
+# Circumstances of children in special circumstances (Law on Children 2016, art. 10).
+enum Circumstance {
+  orphanedBothParents @0;
+  orphanedOneParent @1;
+  abandoned @2;
+  withoutCaregiver @3;
+  disabled @4;
+  hivAids @5;
+  lawViolation @6;
+  drugAddiction @7;
+  droppedOutToWork @8;
+  violence @9;
+  exploitation @10;
+  sexualAbuse @11;
+  trafficking @12;
+  seriousIllness @13;
+  migrantRefugee @14;
+}
+
+struct ChildRegistered {
+  child @0 :Text;                          # pseudonymous id only
+  birthMonth @1 :Text;                     # YYYY-MM (never an exact date)
+  area @2 :Text;                           # administrative code: province[.district[.commune]]
+  categories @3 :List(Circumstance);
+}
+
+enum Channel {
+  bank @0;
+  cash @1;
+  treasury @2;
+}
+
+struct CashReceipt {
+  channel @0 :Channel;
+  bankRef @1 :Text $optional;              # not unique in real statements: never used as identity
+  amount @2 :Int64;
+}
+
+struct InKindReceipt {
+  item @0 :Text;                           # e.g. "bicycle"
+  quantity @1 :Int64;
+  unit @2 :Text;                           # e.g. "piece"
+  unitValue @3 :Int64;                     # declared value per unit, minor units
+  valuationBasis @4 :Text $multiline;
+}
+
+struct DonationReceived {
+  fund @0 :Text;
+  donor @1 :Text;
+  restriction @2 :Restriction $optional;   # default unrestricted
+  restrictedTo @3 :Text $optional;         # programme id or child id, as the restriction says
+  valueDate @4 :Text;                      # YYYY-MM-DD
+  evidenceSha256 @5 :Data $optional;       # SHA-256 of a receipt or statement file
+  union {
+    cash @6 :CashReceipt;
+    inKind @7 :InKindReceipt;
+  }
+}
+
+struct SponsorshipAgreed {
+  sponsorship @0 :Text;
+  sponsor @1 :Text;                        # donor id
+  child @2 :Text;
+  fund @3 :Text;
+  monthlyAmount @4 :Int64;                 # e.g. 2000000
+  firstMonth @5 :Text;                     # YYYY-MM
+  lastMonth @6 :Text $optional;            # YYYY-MM; absent = the month the child turns 18
+  paymentDay @7 :UInt8;                    # 1..28
+}
+
+struct SponsorshipEnded {
+  sponsorship @0 :Text;
+  lastMonth @1 :Text;                      # last month covered
+  reason @2 :Text $multiline;
+}
+
+struct Allocation {
+  fromFund @0 :Text;
+  toFund @1 :Text;
+  restriction @2 :Restriction $optional;   # moved from and to this kind of sub-account
+  restrictedTo @3 :Text $optional;
+  amount @4 :Int64;
+  memo @5 :Text $optional $multiline;
+}
+
+enum DisbursementKind {
+  monthlyAllowance @0;
+  sponsorshipInstalment @1;
+  oneOffSupport @2;
+  scholarship @3;
+  gift @4;
+  medical @5;
+  inKindDistribution @6;
+}
+
+enum Method {
+  bank @0;
+  cash @1;
+  inKind @2;
+}
+
+struct Disbursement {
+  fund @0 :Text;
+  child @1 :Text;
+  guardian @2 :Text $optional;             # pseudonymous guardian id who received it
+  kind @3 :DisbursementKind;
+  paidFrom @4 :Restriction $optional;      # default unrestricted; child = the child's own restricted money
+  programme @5 :Text $optional;            # required when paidFrom is programme
+  sponsorship @6 :Text $optional;          # required for a sponsorship instalment
+  month @7 :Text $optional;                # YYYY-MM covered (instalments, allowances)
+  amount @8 :Int64 $optional;              # cash paid; 0 for goods only
+  item @9 :Text $optional;                 # goods given from in-kind stock
+  quantity @10 :Int64 $optional;
+  method @11 :Method;
+  evidenceSha256 @12 :Data $optional;
+  overrideReason @13 :Text $optional $multiline;
+}
+
+enum ExpenseCategory {
+  operating @0;
+  bankFee @1;
+}
+
+struct Expense {
+  fund @0 :Text;
+  category @1 :ExpenseCategory;
+  paidFrom @2 :Restriction $optional;      # unrestricted (default) or programme
+  programme @3 :Text $optional;
+  amount @4 :Int64;
+  description @5 :Text $multiline;
 }

@@ -1,17 +1,18 @@
 #include "minhbach/entry.h"
 
-#include <capnp/any.h>
+#include <capnp/dynamic.h>
 #include <capnp/message.h>
+#include <capnp/schema.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
 #include <chrono>
 #include <cstdio>
-#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "entry.capnp.h"
+#include "capnp_json.h"
+#include "event_rules.h"
 #include "minhbach/text.h"
 
 namespace minhbach {
@@ -19,7 +20,7 @@ namespace {
 
 using nlohmann::json;
 
-constexpr size_t kFirstSegmentWords = 128;  // a typical entry is ~30 words: one allocation
+constexpr size_t kFirstSegmentWords = 256;  // a typical entry is 30-60 words: no heap allocation
 // Reading untrusted bytes: an entry is a handful of small objects; these bounds stop amplification.
 constexpr uint64_t kTraversalLimitWords = kEntryBytesMax / 8 * 4;
 constexpr int kNestingLimit = 8;
@@ -27,107 +28,6 @@ constexpr int kNestingLimit = 8;
 std::string_view View(capnp::Text::Reader t) { return std::string_view(t.cStr(), t.size()); }
 capnp::Data::Reader DataOf(const Hash& h) { return capnp::Data::Reader(h.data(), h.size()); }
 
-void FillPayload(schema::Entry::Builder root, const Payload& payload) {
-  std::visit(
-      [&](const auto& p) {
-        using T = std::decay_t<decltype(p)>;
-        if constexpr (std::is_same_v<T, NoteEvent>) {
-          auto n = root.getPayload().initNote();
-          n.setSubject(p.subject);
-          n.setAmount(p.amount);
-          if (!p.memo.empty()) n.setMemo(p.memo);
-        } else {
-          auto r = root.getPayload().initReversal();
-          r.setSeq(p.seq);
-          r.setReason(p.reason);
-        }
-      },
-      payload);
-}
-
-void Canonical(capnp::MallocMessageBuilder& msg, std::string* out) {
-  kj::Array<capnp::word> words = capnp::canonicalize(msg.getRoot<schema::Entry>().asReader());
-  kj::ArrayPtr<const kj::byte> bytes = words.asBytes();
-  out->assign(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
-}
-
-std::string TypeName(const json& v) {
-  switch (v.type()) {
-    case json::value_t::null: return "null";
-    case json::value_t::boolean: return "boolean";
-    case json::value_t::string: return "string";
-    case json::value_t::number_float: return "a number with a fraction or exponent";
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: return "integer";
-    case json::value_t::object: return "object";
-    case json::value_t::array: return "array";
-    default: return "invalid value";
-  }
-}
-
-struct LineError {
-  size_t line;
-  Status Field(const std::string& field, const std::string& expected, const json& got) const {
-    std::string shown = got.dump();
-    if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
-    return Status::InvalidArgument("line " + std::to_string(line) + ": field '" + field + "': expected " + expected +
-                                   ", got " + TypeName(got) + " " + shown);
-  }
-  Status Msg(const std::string& m) const { return Status::InvalidArgument("line " + std::to_string(line) + ": " + m); }
-};
-
-Status CheckKeys(const LineError& err, const json& obj, const std::string& prefix,
-                 std::initializer_list<std::string_view> allowed) {
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    bool ok = false;
-    for (std::string_view a : allowed) ok = ok || it.key() == a;
-    if (!ok) {
-      std::string list;
-      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      return err.Msg("unknown field '" + prefix + it.key() + "' (allowed: " + list + ")");
-    }
-  }
-  return Status::Ok();
-}
-
-Status GetText(const LineError& err, const json& obj, const std::string& prefix, const char* key, bool required,
-               size_t max_bytes, bool allow_newline, std::string* out) {
-  auto it = obj.find(key);
-  if (it == obj.end()) {
-    if (required) return err.Msg("missing field '" + prefix + key + "'");
-    return Status::Ok();
-  }
-  if (!it->is_string()) return err.Field(prefix + key, "a string", *it);
-  const std::string& s = it->get_ref<const std::string&>();
-  if (required && s.empty()) return err.Msg("field '" + prefix + key + "': must not be empty");
-  if (s.size() > max_bytes) {
-    return err.Msg("field '" + prefix + key + "': " + std::to_string(s.size()) + " bytes, at most " +
-                   std::to_string(max_bytes) + " allowed");
-  }
-  if (!IsCleanUtf8(s, allow_newline)) {
-    return err.Msg("field '" + prefix + key + "': must be UTF-8 text without control characters");
-  }
-  *out = s;
-  return Status::Ok();
-}
-
-Status GetAmount(const LineError& err, const json& obj, const std::string& prefix, const char* key, int64_t* out) {
-  auto it = obj.find(key);
-  if (it == obj.end()) return err.Msg("missing field '" + prefix + key + "'");
-  const std::string expected = "a non-negative integer amount in minor units (e.g. 2000000)";
-  if (it->is_number_unsigned()) {
-    uint64_t v = it->get<uint64_t>();
-    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-      return err.Msg("field '" + prefix + key + "': " + std::to_string(v) + " exceeds the 64-bit signed range");
-    }
-    *out = static_cast<int64_t>(v);
-    return Status::Ok();
-  }
-  if (it->is_number_integer()) return err.Field(prefix + key, expected, *it);  // negative
-  return err.Field(prefix + key, expected, *it);
-}
-
-// The rules shared by input validation (InvalidArgument) and decoding of stored entries (Corruption).
 bool IsPrintableAscii(std::string_view k) {
   for (unsigned char c : k) {
     if (c <= 0x20 || c >= 0x7f) return false;
@@ -136,26 +36,97 @@ bool IsPrintableAscii(std::string_view k) {
 }
 bool IsTzOffset(int minutes) { return minutes >= -18 * 60 && minutes <= 18 * 60; }
 
-Status ValidateIdempotencyKey(std::string_view k, const std::string& where) {
-  if (k.empty() || k.size() > kIdempotencyKeyBytesMax) {
-    return Status::InvalidArgument(where + "idempotency key must be 1.." + std::to_string(kIdempotencyKeyBytesMax) +
-                                   " bytes, got " + std::to_string(k.size()));
+std::string CanonicalBytes(schema::Entry::Reader root) {
+  kj::Array<capnp::word> words = capnp::canonicalize(root);
+  kj::ArrayPtr<const kj::byte> bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+// Converts a KJ exception thrown by Cap'n Proto into a Status of the given kind.
+template <typename Fn>
+Status Catching(Status::Code kind, const char* what, Fn&& fn) {
+  Status result;
+  kj::Maybe<kj::Exception> ex = kj::runCatchingExceptions([&]() { result = fn(); });
+  KJ_IF_MAYBE(e, ex) {
+    std::string msg = std::string(what) + ": " + e->getDescription().cStr();
+    return kind == Status::Code::kCorruption ? Status::Corruption(msg) : Status::InvalidArgument(msg);
   }
-  if (!IsPrintableAscii(k)) return Status::InvalidArgument(where + "idempotency key must be printable ASCII without spaces");
+  return result;
+}
+
+// Envelope rules beyond the generic field rules.
+Status CheckEnvelope(schema::Entry::Reader r) {
+  if (r.getIdempotencyKey().size() > kIdempotencyKeyBytesMax || !IsPrintableAscii(View(r.getIdempotencyKey()))) {
+    return Status::Corruption("idempotencyKey is not 1..128 bytes of printable ASCII");
+  }
+  if (r.getActor().size() > kActorBytesMax) return Status::Corruption("actor longer than 128 bytes");
+  if (r.getTzName().size() > kTzNameBytesMax) return Status::Corruption("tzName longer than 64 bytes");
+  if (!IsTzOffset(r.getTzOffsetMinutes())) return Status::Corruption("tzOffsetMinutes outside -18:00..+18:00");
+  auto p = r.getPayload();
+  if (p.isReversal() && p.getReversal().getSeq() >= r.getSeq()) return Status::Corruption("reversal of a later entry");
   return Status::Ok();
 }
 
 }  // namespace
 
-std::string_view PayloadType(const Payload& p) {
-  return std::visit(
-      [](const auto& v) -> std::string_view {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, NoteEvent>) return "note";
-        else return "reversal";
-      },
-      p);
+// ---- EntryReader ----
+
+struct EntryReader::State {
+  std::vector<capnp::word> buf;
+  kj::ArrayPtr<const capnp::word> segs[1];
+  std::unique_ptr<capnp::SegmentArrayMessageReader> reader;
+};
+
+EntryReader::EntryReader() = default;
+EntryReader::EntryReader(EntryReader&&) noexcept = default;
+EntryReader& EntryReader::operator=(EntryReader&&) noexcept = default;
+EntryReader::~EntryReader() = default;
+
+// mode: 0 full entry, 1 draft, 2 trusted (no checks).
+Result<EntryReader> EntryReader::OpenImpl(std::string_view bytes, int mode) {
+  if (bytes.empty() || bytes.size() % 8 != 0) {
+    return Status::Corruption("entry is " + std::to_string(bytes.size()) + " bytes, not a positive multiple of 8");
+  }
+  if (bytes.size() > kEntryBytesMax) {
+    return Status::Corruption("entry is " + std::to_string(bytes.size()) + " bytes, limit " +
+                              std::to_string(kEntryBytesMax));
+  }
+  EntryReader r;
+  r.state_ = std::make_unique<State>();
+  State& st = *r.state_;
+  // Copy into word-aligned memory: RocksDB values carry no alignment guarantee.
+  st.buf.resize(bytes.size() / 8);
+  std::memcpy(st.buf.data(), bytes.data(), bytes.size());
+  st.segs[0] = kj::ArrayPtr<const capnp::word>(st.buf.data(), st.buf.size());
+  capnp::ReaderOptions opts;
+  opts.traversalLimitInWords = kTraversalLimitWords;
+  opts.nestingLimit = kNestingLimit;
+  Status s = Catching(Status::Code::kCorruption, "entry does not decode", [&]() -> Status {
+    st.reader = std::make_unique<capnp::SegmentArrayMessageReader>(
+        kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>(st.segs, 1), opts);
+    if (mode == 2) {
+      r.root_ = st.reader->getRoot<schema::Entry>();
+      return Status::Ok();
+    }
+    if (!st.reader->isCanonical()) return Status::Corruption("entry bytes are not in Cap'n Proto canonical form");
+    r.root_ = st.reader->getRoot<schema::Entry>();
+    if (mode == 1) return internal::CheckStructRules(capnp::toDynamic(r.root_.getPayload()), "payload");
+    MB_RETURN_IF_ERROR(internal::CheckStructRules(capnp::toDynamic(r.root_), "entry"));
+    return CheckEnvelope(r.root_);
+  });
+  if (!s.ok()) return s;
+  return r;
 }
+
+Result<EntryReader> EntryReader::Open(std::string_view bytes) { return OpenImpl(bytes, 0); }
+Result<EntryReader> EntryReader::OpenDraft(std::string_view bytes) { return OpenImpl(bytes, 1); }
+EntryReader EntryReader::OpenTrusted(std::string_view bytes) {
+  auto r = OpenImpl(bytes, 2);
+  assert(r.ok() && "trusted bytes come from this library's encoder");
+  return std::move(r).value();
+}
+
+// ---- Context ----
 
 Status ValidateContext(const AppendContext& ctx) {
   if (ctx.actor.empty() || ctx.actor.size() > kActorBytesMax || !IsCleanUtf8(ctx.actor, false)) {
@@ -170,218 +141,104 @@ Status ValidateContext(const AppendContext& ctx) {
   return Status::Ok();
 }
 
-void EncodeEntryTo(uint64_t seq, const Hash& prev, int64_t recorded_at_micros, const AppendContext& ctx,
-                   const EventDraft& draft, std::string* out) {
+// ---- Encoding ----
+
+Status EncodeEntryTo(uint64_t seq, const Hash& prev, int64_t recorded_at_micros, const AppendContext& ctx,
+                     const EventDraft& draft, std::string* out) {
+  if (draft.payload.empty() || draft.payload.size() % 8 != 0 || draft.payload.size() > kEntryBytesMax) {
+    return Status::InvalidArgument("event payload is not a draft produced by the parser");
+  }
+  // The draft was built and checked by this library (ParseJsonLine, NoteDraft ...): copy it as it is.
+  thread_local std::vector<capnp::word> draft_buf;
+  draft_buf.resize(draft.payload.size() / 8);
+  std::memcpy(draft_buf.data(), draft.payload.data(), draft.payload.size());
+  kj::ArrayPtr<const capnp::word> segs[1] = {kj::ArrayPtr<const capnp::word>(draft_buf.data(), draft_buf.size())};
   // A zeroed scratch first segment: building an entry allocates nothing from the heap.
   capnp::word scratch[kFirstSegmentWords];
   std::memset(scratch, 0, sizeof scratch);
-  capnp::MallocMessageBuilder msg(kj::arrayPtr(scratch, kFirstSegmentWords));
-  auto root = msg.initRoot<schema::Entry>();
-  root.setSeq(seq);
-  root.setPrevHash(DataOf(prev));
-  root.setRecordedAtMicros(recorded_at_micros);
-  root.setTzOffsetMinutes(ctx.tz_offset_minutes);
-  root.setTzName(ctx.tz_name);
-  root.setActor(ctx.actor);
-  root.setIdempotencyKey(draft.idempotency_key);
-  FillPayload(root, draft.payload);
-  Canonical(msg, out);
-}
-
-std::string EncodeEntry(const Entry& e) {
-  AppendContext ctx{e.actor, e.tz_name, e.tz_offset_minutes};
-  EventDraft d{e.idempotency_key, e.payload, 0};
-  std::string out;
-  EncodeEntryTo(e.seq, e.prev_hash, e.recorded_at_micros, ctx, d, &out);
-  return out;
-}
-
-namespace {
-
-// Runs `fn(root)` on a checked reader over `bytes`; converts Cap'n Proto exceptions to Corruption.
-template <typename Fn>
-Status WithReader(std::string_view bytes, Fn&& fn) {
-  if (bytes.empty() || bytes.size() % 8 != 0) {
-    return Status::Corruption("entry is " + std::to_string(bytes.size()) + " bytes, not a positive multiple of 8");
-  }
-  if (bytes.size() > kEntryBytesMax) {
-    return Status::Corruption("entry is " + std::to_string(bytes.size()) + " bytes, limit " +
-                              std::to_string(kEntryBytesMax));
-  }
-  // Copy into word-aligned memory: RocksDB values carry no alignment guarantee.
-  thread_local std::vector<capnp::word> buf;
-  buf.resize(bytes.size() / 8);
-  std::memcpy(buf.data(), bytes.data(), bytes.size());
-  capnp::ReaderOptions opts;
-  opts.traversalLimitInWords = kTraversalLimitWords;
-  opts.nestingLimit = kNestingLimit;
-  Status result;
-  kj::Maybe<kj::Exception> ex = kj::runCatchingExceptions([&]() {
-    kj::ArrayPtr<const capnp::word> segs[1] = {kj::ArrayPtr<const capnp::word>(buf.data(), buf.size())};
-    capnp::SegmentArrayMessageReader reader(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>(segs, 1), opts);
-    if (!reader.isCanonical()) {
-      result = Status::Corruption("entry bytes are not in Cap'n Proto canonical form");
-      return;
-    }
-    result = fn(reader.getRoot<schema::Entry>());
-  });
-  KJ_IF_MAYBE(e, ex) {
-    return Status::Corruption(std::string("entry does not decode: ") + e->getDescription().cStr());
-  }
-  return result;
-}
-
-}  // namespace
-
-// Field rules that canonical form alone does not give: Cap'n Proto accepts a Text with embedded NULs or
-// invalid UTF-8, which would decode to a different string than the bytes hold.
-// Canonical form does not cover bits no field uses (struct padding) nor sections larger than the schema
-// knows: both would let two byte strings decode to the same entry. Layout (capnp compile -ocapnp):
-//   Entry:    24 data bytes (seq, recordedAtMicros, tzOffsetMinutes bits[128,144), union tag bits[144,160),
-//             bytes 20..23 unused), 5 pointers
-//   Note:     8 data bytes (amount), 2 pointers;  Reversal: 8 data bytes (seq), 1 pointer
-template <typename Reader>
-static Status CheckShape(Reader r, const char* name, size_t data_bytes, size_t pointers, size_t used_bytes) {
-  capnp::AnyStruct::Reader any(r);
-  auto data = any.getDataSection();
-  if (data.size() > data_bytes || any.getPointerSection().size() > pointers) {
-    return Status::Corruption(std::string(name) + " struct has fields this schema does not know");
-  }
-  for (size_t i = used_bytes; i < data.size(); ++i) {
-    if (data[i] != 0) return Status::Corruption(std::string(name) + " struct has non-zero unused bits");
-  }
-  return Status::Ok();
-}
-
-static Status CheckFields(schema::Entry::Reader r) {
-  MB_RETURN_IF_ERROR(CheckShape(r, "Entry", 24, 5, 20));
-  auto text = [](capnp::Text::Reader t, const char* name, size_t max, bool nl) -> Status {
-    if (t.size() > max || !IsCleanUtf8(View(t), nl)) {
-      return Status::Corruption(std::string("field ") + name + " is not clean UTF-8 text of at most " +
-                                std::to_string(max) + " bytes");
-    }
-    return Status::Ok();
-  };
-  // One meaning, one encoding: required texts are present and non-empty; the optional memo is absent
-  // (null) rather than empty; the payload struct is present. Otherwise a null and an empty text, which
-  // read the same, would be two byte strings for one entry.
-  if (r.getTzName().size() == 0 || r.getActor().size() == 0 || r.getIdempotencyKey().size() == 0) {
-    return Status::Corruption("a required envelope text (tzName, actor, idempotencyKey) is empty");
-  }
-  MB_RETURN_IF_ERROR(text(r.getTzName(), "tzName", kTzNameBytesMax, false));
-  MB_RETURN_IF_ERROR(text(r.getActor(), "actor", kActorBytesMax, false));
-  MB_RETURN_IF_ERROR(text(r.getIdempotencyKey(), "idempotencyKey", kIdempotencyKeyBytesMax, false));
-  if (!IsPrintableAscii(View(r.getIdempotencyKey()))) return Status::Corruption("idempotencyKey is not printable ASCII");
-  if (!IsTzOffset(r.getTzOffsetMinutes())) {
-    return Status::Corruption("tzOffsetMinutes outside -18:00..+18:00");
-  }
-  auto payload = r.getPayload();
-  switch (payload.which()) {
-    case schema::Entry::Payload::NOTE: {
-      if (!payload.hasNote()) return Status::Corruption("note payload is missing");
-      auto n = payload.getNote();
-      if (n.getSubject().size() == 0) return Status::Corruption("note.subject is empty");
-      if (n.hasMemo() && n.getMemo().size() == 0) return Status::Corruption("note.memo is empty but present");
-      MB_RETURN_IF_ERROR(CheckShape(n, "Note", 8, 2, 8));
-      MB_RETURN_IF_ERROR(text(n.getSubject(), "note.subject", kSubjectBytesMax, false));
-      MB_RETURN_IF_ERROR(text(n.getMemo(), "note.memo", kMemoBytesMax, true));
-      if (n.getAmount() < 0) return Status::Corruption("field note.amount is negative");
-      break;
-    }
-    case schema::Entry::Payload::REVERSAL:
-      if (!payload.hasReversal()) return Status::Corruption("reversal payload is missing");
-      if (payload.getReversal().getReason().size() == 0) return Status::Corruption("reversal.reason is empty");
-      MB_RETURN_IF_ERROR(CheckShape(payload.getReversal(), "Reversal", 8, 1, 8));
-      MB_RETURN_IF_ERROR(text(payload.getReversal().getReason(), "reversal.reason", kMemoBytesMax, true));
-      if (payload.getReversal().getSeq() >= r.getSeq()) return Status::Corruption("reversal of a later entry");
-      break;
-    default:
-      return Status::Corruption("unknown payload type " + std::to_string(static_cast<int>(payload.which())));
-  }
-  return Status::Ok();
-}
-
-Status CheckEntry(std::string_view bytes, EntryHead* head) {
-  return WithReader(bytes, [&](schema::Entry::Reader r) -> Status {
-    MB_RETURN_IF_ERROR(CheckFields(r));
-    auto prev = r.getPrevHash();
-    if (prev.size() != kHashSize) return Status::Corruption("prevHash is " + std::to_string(prev.size()) + " bytes");
-    head->seq = r.getSeq();
-    std::memcpy(head->prev_hash.data(), prev.begin(), kHashSize);
-    head->idempotency_key.assign(View(r.getIdempotencyKey()));
+  return Catching(Status::Code::kInvalidArgument, "encoding entry", [&]() -> Status {
+    capnp::SegmentArrayMessageReader reader(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>(segs, 1));
+    capnp::MallocMessageBuilder msg(kj::arrayPtr(scratch, kFirstSegmentWords));
+    msg.setRoot(reader.getRoot<schema::Entry>());
+    auto root = msg.getRoot<schema::Entry>();
+    root.setSeq(seq);
+    root.setPrevHash(DataOf(prev));
+    root.setRecordedAtMicros(recorded_at_micros);
+    root.setTzOffsetMinutes(ctx.tz_offset_minutes);
+    root.setTzName(ctx.tz_name);
+    root.setActor(ctx.actor);
+    root.setIdempotencyKey(draft.idempotency_key);
+    kj::Array<capnp::word> words = capnp::canonicalize(root.asReader());
+    kj::ArrayPtr<const kj::byte> bytes = words.asBytes();
+    out->assign(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
     return Status::Ok();
   });
 }
 
 Result<Entry> DecodeEntry(std::string_view bytes) {
+  MB_ASSIGN_OR_RETURN(EntryReader reader, EntryReader::Open(bytes));
+  schema::Entry::Reader r = reader.root();
   Entry e;
-  Status st = WithReader(bytes, [&](schema::Entry::Reader r) -> Status {
-    MB_RETURN_IF_ERROR(CheckFields(r));
-    auto prev = r.getPrevHash();
-    if (prev.size() != kHashSize) return Status::Corruption("prevHash is " + std::to_string(prev.size()) + " bytes");
-    e.seq = r.getSeq();
-    std::memcpy(e.prev_hash.data(), prev.begin(), kHashSize);
-    e.recorded_at_micros = r.getRecordedAtMicros();
-    e.tz_offset_minutes = r.getTzOffsetMinutes();
-    e.tz_name = std::string(View(r.getTzName()));
-    e.actor = std::string(View(r.getActor()));
-    e.idempotency_key = std::string(View(r.getIdempotencyKey()));
-    auto payload = r.getPayload();
-    switch (payload.which()) {
-      case schema::Entry::Payload::NOTE: {
-        auto n = payload.getNote();
-        e.payload = NoteEvent{std::string(View(n.getSubject())), n.getAmount(), std::string(View(n.getMemo()))};
-        break;
-      }
-      case schema::Entry::Payload::REVERSAL: {
-        auto rv = payload.getReversal();
-        e.payload = ReversalEvent{rv.getSeq(), std::string(View(rv.getReason()))};
-        break;
-      }
-      default:
-        return Status::Corruption("unknown payload type " + std::to_string(static_cast<int>(payload.which())));
-    }
-    return Status::Ok();
-  });
-  if (!st.ok()) return st;
+  e.seq = r.getSeq();
+  std::memcpy(e.prev_hash.data(), r.getPrevHash().begin(), kHashSize);
+  e.recorded_at_micros = r.getRecordedAtMicros();
+  e.tz_offset_minutes = r.getTzOffsetMinutes();
+  e.tz_name = std::string(View(r.getTzName()));
+  e.actor = std::string(View(r.getActor()));
+  e.idempotency_key = std::string(View(r.getIdempotencyKey()));
+  e.type = PayloadTypeName(r.getPayload());
+  // Draft form: the same entry with every envelope field cleared.
+  capnp::MallocMessageBuilder msg;
+  msg.setRoot(r);
+  auto b = msg.getRoot<schema::Entry>();
+  b.setSeq(0);
+  b.disownPrevHash();
+  b.setRecordedAtMicros(0);
+  b.setTzOffsetMinutes(0);
+  b.disownTzName();
+  b.disownActor();
+  b.disownIdempotencyKey();
+  e.payload = CanonicalBytes(b.asReader());
   return e;
 }
 
-std::string FormatTimestamp(int64_t micros, int16_t offset_minutes) {
-  using namespace std::chrono;
-  int64_t local = micros + int64_t{offset_minutes} * 60'000'000;
-  sys_days day = floor<days>(sys_time<microseconds>(microseconds(local)));
-  year_month_day ymd(day);
-  int64_t in_day = local - duration_cast<microseconds>(day.time_since_epoch()).count();
-  int64_t secs = in_day / 1'000'000, us = in_day % 1'000'000;
-  int off = offset_minutes < 0 ? -offset_minutes : offset_minutes;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lld%c%02d:%02d", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
-                static_cast<long long>(secs % 60), static_cast<long long>(us), offset_minutes < 0 ? '-' : '+',
-                off / 60, off % 60);
-  return buf;
+Result<std::string> EncodeEntry(const Entry& e) {
+  AppendContext ctx{e.actor, e.tz_name, e.tz_offset_minutes};
+  EventDraft d{e.idempotency_key, e.payload, 0};
+  std::string out;
+  MB_RETURN_IF_ERROR(EncodeEntryTo(e.seq, e.prev_hash, e.recorded_at_micros, ctx, d, &out));
+  return out;
+}
+
+Status CheckEntry(std::string_view bytes, EntryHead* head) {
+  MB_ASSIGN_OR_RETURN(EntryReader reader, EntryReader::Open(bytes));
+  schema::Entry::Reader r = reader.root();
+  head->seq = r.getSeq();
+  std::memcpy(head->prev_hash.data(), r.getPrevHash().begin(), kHashSize);
+  head->idempotency_key.assign(View(r.getIdempotencyKey()));
+  return Status::Ok();
+}
+
+// ---- JSON ----
+
+std::string PayloadTypeName(schema::Entry::Payload::Reader p) {
+  KJ_IF_MAYBE(f, capnp::toDynamic(p).which()) { return internal::SnakeCase(f->getProto().getName().cStr()); }
+  return "unknown";
 }
 
 namespace {
 
-json PayloadData(const Payload& p) {
-  return std::visit(
-      [](const auto& v) -> json {
-        using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, NoteEvent>) {
-          json d = {{"subject", v.subject}, {"amount", v.amount}};
-          if (!v.memo.empty()) d["memo"] = v.memo;
-          return d;
-        } else {
-          return json{{"seq", v.seq}, {"reason", v.reason}};
-        }
-      },
-      p);
+json PayloadData(schema::Entry::Payload::Reader p) {
+  auto dyn = capnp::toDynamic(p);
+  KJ_IF_MAYBE(f, dyn.which()) { return internal::StructToJson(dyn.get(*f).as<capnp::DynamicStruct>()); }
+  return json::object();
 }
 
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 }  // namespace
+
+std::string PayloadDataJson(schema::Entry::Payload::Reader p) { return Dump(PayloadData(p)); }
 
 std::string EntryToJson(const Entry& e) {
   json j;
@@ -390,25 +247,51 @@ std::string EntryToJson(const Entry& e) {
   j["recorded_at"] = FormatTimestamp(e.recorded_at_micros, e.tz_offset_minutes);
   j["tz"] = e.tz_name;
   j["actor"] = e.actor;
-  j["type"] = std::string(PayloadType(e.payload));
+  j["type"] = e.type;
   j["idempotency_key"] = e.idempotency_key;
-  j["data"] = PayloadData(e.payload);
-  return j.dump();
+  auto reader = EntryReader::OpenDraft(e.payload);
+  j["data"] = reader.ok() ? PayloadData(reader->payload()) : json::object();
+  return Dump(j);
 }
 
 std::string DraftToJsonLine(const EventDraft& d) {
   json j;
-  j["type"] = std::string(PayloadType(d.payload));
+  auto reader = EntryReader::OpenDraft(d.payload);
+  if (!reader.ok()) return "{}";
+  j["type"] = PayloadTypeName(reader->payload());
   j["idempotency_key"] = d.idempotency_key;
-  j["data"] = PayloadData(d.payload);
-  return j.dump();
+  j["data"] = PayloadData(reader->payload());
+  return Dump(j);
 }
 
+namespace {
+
+Status ValidateIdempotencyKey(std::string_view k, size_t line) {
+  std::string where = "line " + std::to_string(line) + ": field 'idempotency_key': ";
+  if (k.empty() || k.size() > kIdempotencyKeyBytesMax) {
+    return Status::InvalidArgument(where + "must be 1.." + std::to_string(kIdempotencyKeyBytesMax) + " bytes, got " +
+                                   std::to_string(k.size()));
+  }
+  if (!IsPrintableAscii(k)) return Status::InvalidArgument(where + "must be printable ASCII without spaces");
+  return Status::Ok();
+}
+
+std::string TypeNames() {
+  std::string out;
+  for (auto f : capnp::Schema::from<schema::Entry::Payload>().getUnionFields()) {
+    out += (out.empty() ? "" : ", ") + internal::SnakeCase(f.getProto().getName().cStr());
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<EventDraft> ParseJsonLine(std::string_view line, size_t line_no) {
-  LineError err{line_no};
+  auto msg_at = [&](const std::string& m) {
+    return Status::InvalidArgument("line " + std::to_string(line_no) + ": " + m);
+  };
   if (line.size() > kJsonLineBytesMax) {
-    return err.Msg(std::to_string(line.size()) + " bytes, a line may have at most " +
-                   std::to_string(kJsonLineBytesMax));
+    return msg_at(std::to_string(line.size()) + " bytes, a line may have at most " + std::to_string(kJsonLineBytesMax));
   }
   // Duplicate keys are rejected: {"amount":1,"amount":2} has no single meaning.
   std::vector<std::set<std::string>> seen;
@@ -430,39 +313,48 @@ Result<EventDraft> ParseJsonLine(std::string_view line, size_t line_no) {
   } catch (const json::exception& e) {
     std::string what = e.what();
     size_t p = what.find("] ");
-    return err.Msg("malformed JSON: " + (p == std::string::npos ? what : what.substr(p + 2)));
+    return msg_at("malformed JSON: " + (p == std::string::npos ? what : what.substr(p + 2)));
   }
-  if (!dup.empty()) return err.Msg("duplicate field '" + dup + "'");
-  if (!j.is_object()) return err.Msg("expected a JSON object, got " + TypeName(j));
-  MB_RETURN_IF_ERROR(CheckKeys(err, j, "", {"type", "idempotency_key", "data"}));
+  if (!dup.empty()) return msg_at("duplicate field '" + dup + "'");
+  if (!j.is_object()) return msg_at("expected a JSON object");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() != "type" && it.key() != "idempotency_key" && it.key() != "data") {
+      return msg_at("unknown field '" + it.key() + "' (allowed: type, idempotency_key, data)");
+    }
+  }
+  auto type = j.find("type");
+  if (type == j.end()) return msg_at("missing field 'type'");
+  if (!type->is_string()) return msg_at("field 'type': expected a string");
+  auto key = j.find("idempotency_key");
+  if (key == j.end()) return msg_at("missing field 'idempotency_key'");
+  if (!key->is_string()) return msg_at("field 'idempotency_key': expected a string");
+  MB_RETURN_IF_ERROR(ValidateIdempotencyKey(key->get_ref<const std::string&>(), line_no));
+  auto data = j.find("data");
+  if (data == j.end()) return msg_at("missing field 'data'");
+  if (!data->is_object()) return msg_at("field 'data': expected an object");
+
+  kj::Maybe<capnp::StructSchema::Field> member;
+  for (auto f : capnp::Schema::from<schema::Entry::Payload>().getUnionFields()) {
+    if (internal::SnakeCase(f.getProto().getName().cStr()) == type->get_ref<const std::string&>()) member = f;
+  }
+  if (member == nullptr) {
+    return msg_at("field 'type': unknown event type '" + type->get<std::string>() + "' (known: " + TypeNames() + ")");
+  }
   EventDraft d;
   d.line = line_no;
-  std::string type;
-  MB_RETURN_IF_ERROR(GetText(err, j, "", "type", true, 64, false, &type));
-  MB_RETURN_IF_ERROR(GetText(err, j, "", "idempotency_key", true, kIdempotencyKeyBytesMax, false, &d.idempotency_key));
-  MB_RETURN_IF_ERROR(ValidateIdempotencyKey(d.idempotency_key, "line " + std::to_string(line_no) + ": field 'idempotency_key': "));
-  auto data = j.find("data");
-  if (data == j.end()) return err.Msg("missing field 'data'");
-  if (!data->is_object()) return err.Field("data", "an object", *data);
-  if (type == "note") {
-    NoteEvent n;
-    MB_RETURN_IF_ERROR(CheckKeys(err, *data, "data.", {"subject", "amount", "memo"}));
-    MB_RETURN_IF_ERROR(GetText(err, *data, "data.", "subject", true, kSubjectBytesMax, false, &n.subject));
-    MB_RETURN_IF_ERROR(GetAmount(err, *data, "data.", "amount", &n.amount));
-    MB_RETURN_IF_ERROR(GetText(err, *data, "data.", "memo", false, kMemoBytesMax, true, &n.memo));
-    d.payload = std::move(n);
-  } else if (type == "reversal") {
-    ReversalEvent rv;
-    MB_RETURN_IF_ERROR(CheckKeys(err, *data, "data.", {"seq", "reason"}));
-    auto seq = data->find("seq");
-    if (seq == data->end()) return err.Msg("missing field 'data.seq'");
-    if (!seq->is_number_unsigned()) return err.Field("data.seq", "a sequence number (non-negative integer)", *seq);
-    rv.seq = seq->get<uint64_t>();
-    MB_RETURN_IF_ERROR(GetText(err, *data, "data.", "reason", true, kMemoBytesMax, true, &rv.reason));
-    d.payload = std::move(rv);
-  } else {
-    return err.Msg("field 'type': unknown event type '" + type + "' (known: note, reversal)");
-  }
+  d.idempotency_key = key->get<std::string>();
+  Status s = Catching(Status::Code::kInvalidArgument, ("line " + std::to_string(line_no)).c_str(), [&]() -> Status {
+    capnp::MallocMessageBuilder msg;
+    auto root = msg.initRoot<schema::Entry>();
+    auto payload = capnp::toDynamic(root.getPayload());
+    KJ_IF_MAYBE(f, member) {
+      MB_RETURN_IF_ERROR(internal::StructFromJson(*data, payload.init(*f).as<capnp::DynamicStruct>(), "data", line_no));
+    }
+    MB_RETURN_IF_ERROR(ValidateEventFields(root.asReader().getPayload(), line_no));
+    d.payload = CanonicalBytes(root.asReader());
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
   return d;
 }
 
@@ -498,6 +390,40 @@ Result<std::vector<EventDraft>> ParseJsonLines(std::string_view input) {
   }
   if (out.empty()) return Status::InvalidArgument("no events in input");
   return out;
+}
+
+EventDraft NoteDraft(std::string key, std::string_view subject, int64_t amount, std::string_view memo) {
+  capnp::MallocMessageBuilder msg;
+  auto n = msg.initRoot<schema::Entry>().getPayload().initNote();
+  n.setSubject(capnp::Text::Reader(subject.data(), subject.size()));
+  n.setAmount(amount);
+  if (!memo.empty()) n.setMemo(capnp::Text::Reader(memo.data(), memo.size()));
+  return EventDraft{std::move(key), CanonicalBytes(msg.getRoot<schema::Entry>().asReader()), 0};
+}
+
+EventDraft ReversalDraft(std::string key, uint64_t seq, std::string_view reason) {
+  capnp::MallocMessageBuilder msg;
+  auto r = msg.initRoot<schema::Entry>().getPayload().initReversal();
+  r.setSeq(seq);
+  r.setReason(capnp::Text::Reader(reason.data(), reason.size()));
+  return EventDraft{std::move(key), CanonicalBytes(msg.getRoot<schema::Entry>().asReader()), 0};
+}
+
+std::string FormatTimestamp(int64_t micros, int16_t offset_minutes) {
+  using namespace std::chrono;
+  int64_t local = micros + int64_t{offset_minutes} * 60'000'000;
+  sys_days day = floor<days>(sys_time<microseconds>(microseconds(local)));
+  year_month_day ymd(day);
+  int64_t in_day = local - duration_cast<microseconds>(day.time_since_epoch()).count();
+  int64_t secs = in_day / 1'000'000, us = in_day % 1'000'000;
+  int off = offset_minutes < 0 ? -offset_minutes : offset_minutes;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02lld:%02lld:%02lld.%06lld%c%02d:%02d", static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
+                static_cast<long long>(secs % 60), static_cast<long long>(us), offset_minutes < 0 ? '-' : '+',
+                off / 60, off % 60);
+  return buf;
 }
 
 }  // namespace minhbach

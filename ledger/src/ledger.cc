@@ -155,7 +155,8 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(const LedgerOptions& o) {
           {kCfEntries, base},
           {kCfTree, base},
           {kCfIndex, index_cf},
-          {kCfMeta, base}};
+          {kCfMeta, base},
+          {kCfState, base}};
 }
 
 rocksdb::DBOptions DbOptions() {
@@ -186,6 +187,7 @@ Status OpenDb(Ledger::Impl& impl, bool create) {
   impl.tree = handles[2];
   impl.index = handles[3];
   impl.meta = handles[4];
+  impl.state = handles[5];
   return Status::Ok();
 }
 
@@ -254,6 +256,13 @@ Status LoadTailChecked(Ledger::Impl& impl) {
     edge.push_back(std::move(t));
   }
   MB_ASSIGN_OR_RETURN(impl.builder, TreeBuilder::Restore(n, std::move(edge)));
+  std::map<std::string, std::string> records;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(impl.db->NewIterator(rocksdb::ReadOptions(), impl.state));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) records.emplace(it->key().ToString(), it->value().ToString());
+    MB_RETURN_IF_ERROR(FromRocks(it->status(), "reading domain state"));
+  }
+  MB_ASSIGN_OR_RETURN(impl.domain, DomainState::FromRecords(records));
   if (n > 0 && impl.builder.Find(0, n - 1) != std::optional<Hash>(impl.last_leaf)) {
     return Status::Corruption("tile 0/" + std::to_string((n - 1) / kTileWidth) +
                               ": last leaf hash does not match the head record");
@@ -360,7 +369,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
     uint64_t existing = DecodeBE64(found[i].ToStringView());
     MB_ASSIGN_OR_RETURN(std::string bytes, GetEntry(existing));
     MB_ASSIGN_OR_RETURN(Entry old, DecodeEntry(bytes));
-    if (old.idempotency_key != events[i].idempotency_key || !(old.payload == events[i].payload)) {
+    if (old.idempotency_key != events[i].idempotency_key || old.payload != events[i].payload) {
       return Status::InvalidArgument(where(i) + ": idempotency key '" + events[i].idempotency_key +
                                      "' is already used by entry " + std::to_string(existing) +
                                      " with different content");
@@ -373,33 +382,56 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   const auto t_lookup = std::chrono::steady_clock::now();
   TreeBuilder next = m.builder;
   rocksdb::WriteBatch wb(events.size() * 320);
+  std::vector<std::string> batch_bytes;  // this batch's entries, for reversals of entries in the same batch
+  batch_bytes.reserve(events.size());
+  EntryLookup lookup = [&](uint64_t target) -> Result<std::string> {
+    if (target >= m.size) return batch_bytes.at(target - m.size);
+    return GetEntry(target);
+  };
+  m.domain.Begin();
   const int64_t now = m.options.clock();
   uint64_t seq = m.size;
   Hash prev = m.last_leaf;
   std::string bytes;
   for (size_t i = 0; i < events.size(); ++i) {
     if (skip[i]) continue;
-    if (const auto* rv = std::get_if<ReversalEvent>(&events[i].payload); rv && rv->seq >= seq) {
-      return Status::InvalidArgument(where(i) + ": field 'data.seq': reversal of entry " + std::to_string(rv->seq) +
-                                     ", which is not earlier than this entry (" + std::to_string(seq) + ")");
+    Status st = EncodeEntryTo(seq, prev, now, ctx, events[i], &bytes).WithContext(where(i));
+    if (st.ok() && bytes.size() > kEntryBytesMax) {
+      st = Status::InvalidArgument(where(i) + ": encoded entry is " + std::to_string(bytes.size()) + " bytes, limit " +
+                                   std::to_string(kEntryBytesMax));
     }
-    EncodeEntryTo(seq, prev, now, ctx, events[i], &bytes);
-    if (bytes.size() > kEntryBytesMax) {
-      return Status::InvalidArgument(where(i) + ": encoded entry is " + std::to_string(bytes.size()) +
-                                     " bytes, limit " + std::to_string(kEntryBytesMax));
+    if (st.ok()) {
+      // The domain invariants, in log order: a refusal rejects the whole batch.
+      EntryReader reader = EntryReader::OpenTrusted(bytes);
+      st = m.domain.Apply(seq, reader.payload(), lookup).WithContext(where(i));
+    }
+    if (!st.ok()) {
+      m.domain.Rollback();
+      return st;
     }
     Hash leaf = m.sha.Leaf(bytes);
     std::string key = SeqKey(seq);
     wb.Put(m.entries, key, bytes);
     wb.Put(m.index, events[i].idempotency_key, key);
     next.AppendLeaf(m.sha, leaf);
+    batch_bytes.push_back(std::move(bytes));
     prev = leaf;
     ++seq;
   }
   result.first_seq = m.size;
   result.appended = seq - m.size;
   result.size = seq;
-  if (result.appended == 0) return result;
+  if (result.appended == 0) {
+    m.domain.Commit();
+    return result;
+  }
+  for (const auto& [key, value] : m.domain.ChangedRecords()) {
+    if (value.empty()) {
+      wb.Delete(m.state, key);
+    } else {
+      wb.Put(m.state, key, value);
+    }
+  }
   for (auto& [id, value] : next.TakeDirtyTiles()) wb.Put(m.tree, id.Key(), value);
   wb.Put(m.meta, kMetaHead, EncodeHead(seq, prev));
 
@@ -407,7 +439,12 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   const auto t_encode = std::chrono::steady_clock::now();
   rocksdb::WriteOptions wo;
   wo.sync = m.options.sync;
-  MB_RETURN_IF_ERROR(FromRocks(m.db->Write(wo, &wb), "appending batch"));
+  Status written = FromRocks(m.db->Write(wo, &wb), "appending batch");
+  if (!written.ok()) {
+    m.domain.Rollback();
+    return written;
+  }
+  m.domain.Commit();
   const auto t_write = std::chrono::steady_clock::now();
   auto us = [](auto a, auto b) { return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count(); };
   m.log->debug("append {} events ({} bytes): lookup {} us, encode+hash {} us, write+sync {} us", result.appended,

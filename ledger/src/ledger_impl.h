@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "minhbach/domain.h"
 #include "minhbach/ledger.h"
 
 namespace spdlog {
@@ -20,6 +21,7 @@ inline constexpr const char* kCfEntries = "entries";  // seq (8 bytes BE) -> can
 inline constexpr const char* kCfTree = "tree";        // tile id (level || 8 bytes BE index) -> tile
 inline constexpr const char* kCfIndex = "index";      // idempotency key -> seq (8 bytes BE)
 inline constexpr const char* kCfMeta = "meta";        // see kMeta* below
+inline constexpr const char* kCfState = "state";      // domain state records (minhbach/domain.h)
 inline constexpr const char* kMetaHead = "head";      // size (8 BE) || leaf hash of entry size-1 (32)
 inline constexpr const char* kMetaOrigin = "origin";
 inline constexpr const char* kMetaVkey = "vkey";
@@ -42,6 +44,7 @@ class Ledger::Impl {
   rocksdb::ColumnFamilyHandle* tree = nullptr;
   rocksdb::ColumnFamilyHandle* index = nullptr;
   rocksdb::ColumnFamilyHandle* meta = nullptr;
+  rocksdb::ColumnFamilyHandle* state = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
 
   std::string origin;
@@ -49,6 +52,7 @@ class Ledger::Impl {
   uint64_t size = 0;
   Hash last_leaf{};
   TreeBuilder builder;
+  DomainState domain;
   mutable Sha256 sha;
 
   ~Impl();

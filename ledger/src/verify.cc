@@ -103,7 +103,8 @@ Status Ledger::Verify(const VerifyOptions& options, VerifyReport* report) const 
   uint64_t tiles = 0;
   Hash prev{};
   std::optional<Tile> stored_leaves;  // the stored level-0 tile holding `expect`
-  EntryHead head;
+  DomainState domain;                 // replayed from genesis: every invariant re-checked
+  EntryLookup lookup = [this](uint64_t target) { return GetEntry(target); };
   for (it->SeekToFirst(); it->Valid(); it->Next(), ++expect) {
     // Built only when a check fails: this loop runs once per entry.
     auto where = [expect] { return "entry " + std::to_string(expect); };
@@ -121,9 +122,11 @@ Status Ledger::Verify(const VerifyOptions& options, VerifyReport* report) const 
       return Status::Corruption(where() + ": exists beyond the head (size " + std::to_string(size) + ")");
     }
     std::string_view bytes = it->value().ToStringView();
-    if (Status st = CheckEntry(bytes, &head); !st.ok()) return st.WithContext(where());
-    if (head.seq != expect) {
-      return Status::Corruption(where() + ": holds seq " + std::to_string(head.seq) + " (entries moved or swapped)");
+    auto reader = EntryReader::Open(bytes);
+    if (!reader.ok()) return reader.status().WithContext(where());
+    const schema::Entry::Reader root = reader->root();
+    if (root.getSeq() != expect) {
+      return Status::Corruption(where() + ": holds seq " + std::to_string(root.getSeq()) + " (entries moved or swapped)");
     }
     Hash leaf = sha.Leaf(bytes);
     const uint32_t pos = static_cast<uint32_t>(expect % kTileWidth);
@@ -139,11 +142,14 @@ Status Ledger::Verify(const VerifyOptions& options, VerifyReport* report) const 
     if (stored_leaves->At(0, pos) != leaf) {
       return Status::Corruption(where() + ": stored hash does not match recomputed (entry bytes or tree altered)");
     }
-    if (head.prev_hash != prev) {
+    if (std::memcmp(root.getPrevHash().begin(), prev.data(), kHashSize) != 0) {
       return Status::Corruption(where() + ": chain link (prevHash) does not match the leaf hash of entry " +
                                 std::to_string(expect == 0 ? 0 : expect - 1));
     }
-    index_digest += Mix(head.idempotency_key, expect);
+    index_digest += Mix(std::string_view(root.getIdempotencyKey().cStr(), root.getIdempotencyKey().size()), expect);
+    if (Status st = domain.Apply(expect, root.getPayload(), lookup); !st.ok()) {
+      return Status::Corruption(where() + ": breaks a domain invariant: " + st.message());
+    }
     tree.AppendLeaf(sha, leaf);
     prev = leaf;
     for (auto& [id, value] : tree.TakeCompletedTiles()) MB_RETURN_IF_ERROR(compare_tile(id, value, &tiles));
@@ -183,6 +189,25 @@ Status Ledger::Verify(const VerifyOptions& options, VerifyReport* report) const 
   if (stored_keys != size || stored_digest != index_digest) {
     return Status::Corruption("idempotency index disagrees with the log (" + std::to_string(stored_keys) +
                               " keys indexed for " + std::to_string(size) + " entries)");
+  }
+  // The stored domain state is exactly what replay gives.
+  {
+    std::map<std::string, std::string> want = domain.Records();
+    std::unique_ptr<rocksdb::Iterator> si(m.db->NewIterator(ro, m.state));
+    auto w = want.begin();
+    for (si->SeekToFirst(); si->Valid(); si->Next(), ++w) {
+      std::string key = si->key().ToString();
+      if (w == want.end() || w->first != key) {
+        std::string replay_key = w == want.end() ? "nothing" : w->first;
+        return Status::Corruption("domain state: stored record '" + key + "' where replay gives '" + replay_key + "'");
+      }
+      if (si->value().ToStringView() != w->second) {
+        return Status::Corruption("domain state: record '" + key + "' is " + si->value().ToString() +
+                                  ", replay gives " + w->second);
+      }
+    }
+    MB_RETURN_IF_ERROR(FromRocks(si->status(), "scanning domain state"));
+    if (w != want.end()) return Status::Corruption("domain state: record '" + w->first + "' is missing");
   }
   if (options.progress) options.progress(size, size);
   if (report) {

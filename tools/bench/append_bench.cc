@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     auto sample = mb::bench::SyntheticEvents(0, 1000, rng);
     std::string out;
     for (auto& e : sample) {
-      mb::EncodeEntryTo(123456, mb::Hash{}, 1, mb::AppendContext{}, e, &out);
+      (void)mb::EncodeEntryTo(123456, mb::Hash{}, 1, mb::AppendContext{}, e, &out);
       bytes_total += out.size();
     }
   }

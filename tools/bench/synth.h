@@ -21,8 +21,8 @@ inline std::vector<EventDraft> SyntheticEvents(uint64_t first, size_t n, std::mt
     uint64_t r = rng();
     std::snprintf(subject, sizeof subject, kSubjects[r % 4], static_cast<unsigned long long>(r % 9973),
                   static_cast<unsigned long long>(1 + r % 12));
-    NoteEvent note{subject, static_cast<int64_t>(1000 * (1 + r % 20000)), "guardian G-" + std::to_string(r % 99991)};
-    out.push_back(EventDraft{"bench-" + std::to_string(first + i), std::move(note), 0});
+    out.push_back(NoteDraft("bench-" + std::to_string(first + i), subject, static_cast<int64_t>(1000 * (1 + r % 20000)),
+                            "guardian G-" + std::to_string(r % 99991)));
   }
   return out;
 }

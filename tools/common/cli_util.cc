@@ -51,6 +51,18 @@ size_t DisplayWidth(const std::string& s) {
   return w;
 }
 
+std::string Truncate(const std::string& s, size_t width) {
+  if (DisplayWidth(s) <= width) return s;
+  std::string out;
+  size_t w = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool start = (static_cast<unsigned char>(s[i]) & 0xC0) != 0x80;
+    if (start && ++w > width - 3) break;
+    out.push_back(s[i]);
+  }
+  return out + "...";
+}
+
 Table::Table(std::vector<std::string> header, std::vector<bool> right_align)
     : header_(std::move(header)), right_(std::move(right_align)) {
   right_.resize(header_.size(), false);

@@ -41,5 +41,7 @@ class Table {
 
 // Display width of UTF-8 text (code points; good enough for Vietnamese).
 size_t DisplayWidth(const std::string& s);
+// At most `width` code points, ending in "..." when cut; never splits a UTF-8 sequence.
+std::string Truncate(const std::string& s, size_t width);
 
 }  // namespace minhbach::cli

@@ -1,4 +1,8 @@
-// The built-in demo data set for `minhbach demo`.
+// The built-in demo for `minhbach demo`: a provincial child-sponsorship fund, with figures taken from
+// published reports (24 Covid-19 orphans sponsored at 2,000,000 VND a month until 18; 1,710 children paid
+// 1,000,000 VND under Resolution 68/NQ-CP; 400 pupils given 1,000,000 VND and a 200,000 VND gift pack;
+// 90 bicycles; savings books 4 x 10,000,000 and 2 x 5,000,000 VND; named and anonymous donors; one
+// correction by reversal).
 #pragma once
 
 #include <vector>
@@ -7,7 +11,11 @@
 
 namespace minhbach::demo {
 
-// A small, realistic sequence of generic events (the domain catalogue replaces these with typed events).
-std::vector<EventDraft> DemoEvents();
+// The main batch (one atomic append).
+Result<std::vector<EventDraft>> DemoEvents();
+// The correction: reverses entry `wrong_seq` (the duplicate gift) and pays the right pupil.
+Result<std::vector<EventDraft>> DemoCorrection(uint64_t wrong_seq);
+// Index, within DemoEvents(), of the mistaken gift payment (pupil 399 paid instead of 400).
+inline constexpr const char* kDemoMistakeKey = "demo-gift-0400";
 
 }  // namespace minhbach::demo

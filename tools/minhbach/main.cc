@@ -251,8 +251,7 @@ int CmdLog(const Globals& g, uint64_t from, uint64_t limit) {
   auto l = OpenLedger(g, true);
   if (!l.ok()) return Fail(g, l.status());
   mb::Sha256 sha;
-  mb::cli::Table table({"seq", "recorded at", "type", "idempotency key", "amount", "subject"},
-                       {true, false, false, false, true, false});
+  mb::cli::Table table({"seq", "recorded at", "type", "idempotency key", "data"});
   mb::Status inner;
   mb::Status s = (*l)->ScanEntries(from, limit, [&](uint64_t seq, std::string_view bytes) {
     auto e = mb::DecodeEntry(bytes);
@@ -260,21 +259,16 @@ int CmdLog(const Globals& g, uint64_t from, uint64_t limit) {
       inner = e.status().WithContext("entry " + std::to_string(seq));
       return false;
     }
+    json j = json::parse(mb::EntryToJson(*e));
     if (g.json) {
-      json j = json::parse(mb::EntryToJson(*e));
       json out = {{"seq", seq}, {"leaf_hash", mb::Base64Encode(sha.Leaf(bytes))},
                   {"bytes", mb::Base64Encode(bytes)}, {"entry", j}};
       std::cout << Dump(out) << "\n";
     } else {
-      std::string amount, subject;
-      if (const auto* n = std::get_if<mb::NoteEvent>(&e->payload)) {
-        amount = mb::cli::Grouped(n->amount);
-        subject = n->subject;
-      } else if (const auto* r = std::get_if<mb::ReversalEvent>(&e->payload)) {
-        subject = "reverses entry " + std::to_string(r->seq) + ": " + r->reason;
-      }
+      std::string data = Dump(j["data"]);
+      data = mb::cli::Truncate(data, 90);
       table.Row({std::to_string(seq), mb::FormatTimestamp(e->recorded_at_micros, e->tz_offset_minutes).substr(0, 19),
-                 std::string(mb::PayloadType(e->payload)), e->idempotency_key, amount, subject});
+                 e->type, e->idempotency_key, data});
     }
     return true;
   });
@@ -380,8 +374,18 @@ int CmdDemo(const Globals& g, const std::string& origin) {
     return Fail(g, mb::Status::InvalidArgument("demo fills an empty ledger; " + g.ledger_dir + " already has " +
                                                std::to_string((*l)->size()) + " entries"));
   }
-  auto r = (*l)->Append(mb::demo::DemoEvents(), *ctx);
+  auto events = mb::demo::DemoEvents();
+  if (!events.ok()) return Fail(g, events.status());
+  uint64_t mistake = 0;
+  for (size_t i = 0; i < events->size(); ++i) {
+    if ((*events)[i].idempotency_key == mb::demo::kDemoMistakeKey) mistake = i;
+  }
+  auto r = (*l)->Append(*events, *ctx);
   if (!r.ok()) return Fail(g, r.status());
+  auto fix = mb::demo::DemoCorrection(r->first_seq + mistake);
+  if (!fix.ok()) return Fail(g, fix.status());
+  auto r2 = (*l)->Append(*fix, *ctx);
+  if (!r2.ok()) return Fail(g, r2.status());
   auto note = (*l)->SignCheckpoint();
   if (!note.ok()) return Fail(g, note.status());
   mb::VerifyReport report;
@@ -392,7 +396,11 @@ int CmdDemo(const Globals& g, const std::string& origin) {
     j["checkpoint"] = *note;
     std::cout << Dump(j) << "\n";
   } else {
-    std::cout << "appended " << r->appended << " demo entries; signed checkpoint:\n\n" << *note << "\n";
+    std::cout << "appended " << mb::cli::Grouped(r->appended + r2->appended)
+              << " demo entries (a provincial fund: 24 sponsored Covid-19 orphans, 1,710 children under Resolution "
+                 "68/NQ-CP, 400 pupils' gifts, 90 bicycles, 6 savings books, one correction by reversal); "
+                 "signed checkpoint:\n\n"
+              << *note << "\n";
     PrintReport(**l, report);
     std::cout << "\nNext: minhbach --ledger " << g.ledger_dir << " log | prove inclusion 3 | verify\n";
   }

@@ -1,0 +1,96 @@
+// The domain invariants of the write side: the state they need, derived from the log alone.
+// See docs/events.md ("Invariants") for every rule and its error message.
+//
+// DomainState applies one entry's payload at a time and refuses one that breaks an invariant. The ledger applies a whole batch under a Journal and rolls back on the first refusal,
+// so a rejected batch changes nothing. The state persists in the ledger's "state" column family (one
+// record per entity, written in the same WriteBatch as the entries) and is rebuilt by replay in verify.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "entry.capnp.h"
+#include "minhbach/money.h"
+#include "minhbach/status.h"
+
+namespace minhbach {
+
+// Fetches the canonical bytes of an earlier entry (for reversals).
+using EntryLookup = std::function<Result<std::string>(uint64_t seq)>;
+
+struct FundState {
+  std::string currency;
+  Amount received = 0;   // cash received, net of reversals
+  Amount disbursed = 0;
+  Amount expensed = 0;
+  Amount allocated_in = 0;
+  Amount allocated_out = 0;
+};
+
+struct ProgrammeState {
+  std::string fund;
+  bool open = true;
+  std::string receive_from, receive_until;  // YYYY-MM-DD or empty
+};
+
+struct SponsorshipState {
+  std::string sponsor, child, fund;
+  Amount monthly = 0;
+  int32_t first_month = 0, last_month = 0;  // inclusive, as ParseMonth values
+  bool ended = false;
+  std::set<int32_t> paid;                   // months paid
+};
+
+class DomainState {
+ public:
+  // Applies entry `seq`. On a broken rule returns InvalidArgument; the state may then be half-changed, so a
+  // caller inside Begin() must Rollback() (verify stops at the first refusal and needs no undo).
+  Status Apply(uint64_t seq, schema::Entry::Payload::Reader p, const EntryLookup& lookup);
+
+  // Batch atomicity: Begin() starts recording; Rollback() undoes everything since; Commit() keeps it.
+  void Begin();
+  void Rollback();
+  void Commit();
+  // Record keys changed since Begin() (for the WriteBatch), with their new values ("" = deleted).
+  std::map<std::string, std::string> ChangedRecords() const;
+
+  // Every record, deterministic: what the "state" column family must hold.
+  std::map<std::string, std::string> Records() const;
+  // Rebuilds the state from stored records.
+  static Result<DomainState> FromRecords(const std::map<std::string, std::string>& records);
+
+  // Read access (projections and tests).
+  Amount Balance(const std::string& fund, const std::string& subaccount) const;
+  Amount Stock(const std::string& fund, const std::string& item) const;
+  const std::map<std::string, FundState>& funds() const { return funds_; }
+  const std::map<std::string, SponsorshipState>& sponsorships() const { return sponsorships_; }
+  bool IsReversed(uint64_t seq) const { return reversed_.count(seq) > 0; }
+
+ private:
+  Status ApplyEffect(uint64_t seq, schema::Entry::Payload::Reader p, int sign, bool reversing);
+  Status Move(const std::string& key, Amount delta, const std::string& what);  // balances and stocks
+  std::string Record(const std::string& key) const;
+  void Touch(const std::string& key);
+
+  std::map<std::string, FundState> funds_;
+  std::map<std::string, ProgrammeState> programmes_;
+  std::map<std::string, int> donors_;           // donor id -> kind
+  std::map<std::string, int32_t> children_;     // child id -> birth month
+  std::map<std::string, SponsorshipState> sponsorships_;
+  std::map<std::string, Amount> amounts_;       // "b/<fund>/<sub>" balances, "k/<fund>/<item>" stock
+  std::set<uint64_t> reversed_;
+
+  bool recording_ = false;
+  std::map<std::string, std::string> undo_;     // key -> record before Begin() ("" = absent)
+};
+
+// Sub-account names: "u" (unrestricted), "p:<programme>", "c:<child>".
+std::string SubAccount(schema::Restriction r, const std::string& id);
+
+}  // namespace minhbach

@@ -1,0 +1,385 @@
+#include "capnp_json.h"
+
+#include <capnp/any.h>
+#include <capnp/schema.h>
+
+#include <limits>
+#include <vector>
+
+#include "entry.capnp.h"
+#include "minhbach/hash.h"
+#include "minhbach/text.h"
+
+namespace minhbach::internal {
+namespace {
+
+using nlohmann::json;
+using capnp::DynamicStruct;
+using capnp::StructSchema;
+using SchemaType = capnp::schema::Type;
+
+constexpr uint64_t kOptionalId = 0xb3b851da8ebabd55ull;
+constexpr uint64_t kMultilineId = 0x881e14e9b27ea74bull;
+
+bool HasAnnotation(const StructSchema::Field& f, uint64_t id) {
+  for (auto a : f.getProto().getAnnotations()) {
+    if (a.getId() == id) return true;
+  }
+  return false;
+}
+
+bool InUnion(const StructSchema::Field& f) {
+  return f.getProto().getDiscriminantValue() != capnp::schema::Field::NO_DISCRIMINANT;
+}
+
+std::string Path(const std::string& path, const std::string& name) { return path.empty() ? name : path + "." + name; }
+
+std::string Shown(const json& v) {
+  std::string s = v.dump(-1, ' ', false, json::error_handler_t::replace);
+  return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+}
+
+struct Err {
+  size_t line;
+  Status operator()(const std::string& field, const std::string& msg) const {
+    return Status::InvalidArgument("line " + std::to_string(line) + ": field '" + field + "': " + msg);
+  }
+};
+
+Status IntFromJson(const json& v, SchemaType::Which t, const std::string& field, const Err& err,
+                   capnp::DynamicValue::Reader* out) {
+  int64_t lo = 0;
+  uint64_t hi = 0;
+  switch (t) {
+    case SchemaType::INT8: lo = INT8_MIN; hi = INT8_MAX; break;
+    case SchemaType::INT16: lo = INT16_MIN; hi = INT16_MAX; break;
+    case SchemaType::INT32: lo = INT32_MIN; hi = INT32_MAX; break;
+    case SchemaType::INT64: lo = INT64_MIN; hi = INT64_MAX; break;
+    case SchemaType::UINT8: hi = UINT8_MAX; break;
+    case SchemaType::UINT16: hi = UINT16_MAX; break;
+    case SchemaType::UINT32: hi = UINT32_MAX; break;
+    default: hi = UINT64_MAX; break;
+  }
+  std::string range = "an integer in " + std::to_string(lo) + ".." + std::to_string(hi);
+  if (v.is_number_unsigned()) {
+    uint64_t u = v.get<uint64_t>();
+    if (u > hi) return err(field, "expected " + range + ", got " + Shown(v));
+    *out = (t == SchemaType::UINT64) ? capnp::DynamicValue::Reader(u) : capnp::DynamicValue::Reader(static_cast<int64_t>(u));
+    return Status::Ok();
+  }
+  if (v.is_number_integer()) {
+    int64_t i = v.get<int64_t>();
+    if (i < lo) return err(field, "expected " + range + ", got " + Shown(v));
+    *out = capnp::DynamicValue::Reader(i);
+    return Status::Ok();
+  }
+  const char* what = v.is_number_float() ? "a number with a fraction or exponent" : v.is_string() ? "a string" : "not a number";
+  return err(field, "expected " + range + " (a JSON integer), got " + std::string(what) + " " + Shown(v));
+}
+
+Status TextFromJson(const json& v, bool multiline, const std::string& field, const Err& err, std::string* out) {
+  if (!v.is_string()) return err(field, "expected a string, got " + Shown(v));
+  const std::string& s = v.get_ref<const std::string&>();
+  size_t max = multiline ? kMultilineBytesMax : kTextBytesMax;
+  if (s.empty()) return err(field, "must not be empty (leave an optional field out instead)");
+  if (s.size() > max) {
+    return err(field, std::to_string(s.size()) + " bytes, at most " + std::to_string(max) + " allowed");
+  }
+  if (!IsCleanUtf8(s, multiline)) {
+    return err(field, multiline ? "must be UTF-8 text without control characters"
+                                : "must be one line of UTF-8 text without control characters");
+  }
+  *out = s;
+  return Status::Ok();
+}
+
+std::string EnumNames(capnp::EnumSchema e) {
+  std::string out;
+  for (auto en : e.getEnumerants()) out += (out.empty() ? "" : ", ") + SnakeCase(en.getProto().getName().cStr());
+  return out;
+}
+
+Status ValueFromJson(const json& v, capnp::Type type, bool multiline, const std::string& field, const Err& err,
+                     const std::function<void(capnp::DynamicValue::Reader)>& set,
+                     const std::function<DynamicStruct::Builder()>& init_struct) {
+  switch (type.which()) {
+    case SchemaType::BOOL:
+      if (!v.is_boolean()) return err(field, "expected true or false, got " + Shown(v));
+      set(v.get<bool>());
+      return Status::Ok();
+    case SchemaType::INT8: case SchemaType::INT16: case SchemaType::INT32: case SchemaType::INT64:
+    case SchemaType::UINT8: case SchemaType::UINT16: case SchemaType::UINT32: case SchemaType::UINT64: {
+      capnp::DynamicValue::Reader r;
+      MB_RETURN_IF_ERROR(IntFromJson(v, type.which(), field, err, &r));
+      set(r);
+      return Status::Ok();
+    }
+    case SchemaType::TEXT: {
+      std::string s;
+      MB_RETURN_IF_ERROR(TextFromJson(v, multiline, field, err, &s));
+      set(capnp::Text::Reader(s.c_str(), s.size()));
+      return Status::Ok();
+    }
+    case SchemaType::DATA: {
+      if (!v.is_string() || v.get_ref<const std::string&>().size() != 2 * kHashSize) {
+        return err(field, "expected a SHA-256 digest as 64 hex digits, got " + Shown(v));
+      }
+      auto raw = HexDecode(v.get_ref<const std::string&>());
+      if (!raw.ok()) return err(field, raw.status().message());
+      set(capnp::Data::Reader(reinterpret_cast<const kj::byte*>(raw->data()), raw->size()));
+      return Status::Ok();
+    }
+    case SchemaType::ENUM: {
+      capnp::EnumSchema e = type.asEnum();
+      if (v.is_string()) {
+        for (auto en : e.getEnumerants()) {
+          if (SnakeCase(en.getProto().getName().cStr()) == v.get_ref<const std::string&>()) {
+            set(capnp::DynamicEnum(en));
+            return Status::Ok();
+          }
+        }
+      }
+      return err(field, "expected one of " + EnumNames(e) + ", got " + Shown(v));
+    }
+    case SchemaType::STRUCT:
+      if (!v.is_object()) return err(field, "expected an object, got " + Shown(v));
+      return StructFromJson(v, init_struct(), field, err.line);
+    default:
+      return err(field, "field type not supported in JSON input");
+  }
+}
+
+}  // namespace
+
+std::string SnakeCase(std::string_view camel) {
+  std::string out;
+  for (char c : camel) {
+    if (c >= 'A' && c <= 'Z') {
+      out.push_back('_');
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+Status StructFromJson(const json& in, DynamicStruct::Builder out, const std::string& path, size_t line) {
+  Err err{line};
+  StructSchema schema = out.getSchema();
+  if (!in.is_object()) return err(path, "expected an object, got " + Shown(in));
+  std::vector<std::pair<std::string, StructSchema::Field>> fields;
+  for (auto f : schema.getFields()) fields.emplace_back(SnakeCase(f.getProto().getName().cStr()), f);
+  // Unknown keys first, so a typo is reported as such rather than as a missing field.
+  for (auto it = in.begin(); it != in.end(); ++it) {
+    bool known = false;
+    for (auto& [name, f] : fields) known = known || name == it.key();
+    if (!known) {
+      std::string list;
+      for (auto& [name, f] : fields) list += (list.empty() ? "" : ", ") + name;
+      return err(Path(path, it.key()), "unknown field (allowed here: " + list + ")");
+    }
+  }
+  std::string union_chosen;
+  std::string union_names;
+  for (auto& [name, f] : fields) {
+    const std::string field = Path(path, name);
+    auto it = in.find(name);
+    if (InUnion(f)) {
+      union_names += (union_names.empty() ? "" : ", ") + name;
+      if (it == in.end()) continue;
+      if (!union_chosen.empty()) return err(field, "only one of the alternatives may be given; also got '" + union_chosen + "'");
+      union_chosen = name;
+    } else if (it == in.end()) {
+      if (HasAnnotation(f, kOptionalId)) continue;
+      return Status::InvalidArgument("line " + std::to_string(line) + ": missing field '" + field + "'");
+    }
+    capnp::Type type = f.getType();
+    bool multiline = HasAnnotation(f, kMultilineId);
+    if (type.isList()) {
+      if (!it->is_array()) return err(field, "expected an array, got " + Shown(*it));
+      if (it->size() > kListElementsMax) return err(field, "more than " + std::to_string(kListElementsMax) + " elements");
+      auto list = out.init(f, static_cast<unsigned>(it->size())).as<capnp::DynamicList>();
+      capnp::Type elem = type.asList().getElementType();
+      for (size_t i = 0; i < it->size(); ++i) {
+        MB_RETURN_IF_ERROR(ValueFromJson(
+            (*it)[i], elem, multiline, field + "[" + std::to_string(i) + "]", err,
+            [&](capnp::DynamicValue::Reader r) { list.set(static_cast<unsigned>(i), r); },
+            [&]() { return list[static_cast<unsigned>(i)].as<DynamicStruct>(); }));
+      }
+      continue;
+    }
+    MB_RETURN_IF_ERROR(ValueFromJson(
+        *it, type, multiline, field, err, [&](capnp::DynamicValue::Reader r) { out.set(f, r); },
+        [&]() { return out.init(f).as<DynamicStruct>(); }));
+  }
+  if (!union_names.empty() && union_chosen.empty()) {
+    return Status::InvalidArgument("line " + std::to_string(line) + ": " + (path.empty() ? "" : "'" + path + "' ") +
+                                   "needs one of: " + union_names);
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+json ValueToJson(capnp::DynamicValue::Reader v, capnp::Type type) {
+  switch (type.which()) {
+    case SchemaType::VOID: return nullptr;
+    case SchemaType::BOOL: return v.as<bool>();
+    case SchemaType::INT8: case SchemaType::INT16: case SchemaType::INT32: case SchemaType::INT64:
+      return v.as<int64_t>();
+    case SchemaType::UINT8: case SchemaType::UINT16: case SchemaType::UINT32: case SchemaType::UINT64:
+      return v.as<uint64_t>();
+    case SchemaType::TEXT: {
+      auto t = v.as<capnp::Text>();
+      return std::string(t.cStr(), t.size());
+    }
+    case SchemaType::DATA: {
+      auto d = v.as<capnp::Data>();
+      return HexEncode(std::string_view(reinterpret_cast<const char*>(d.begin()), d.size()));
+    }
+    case SchemaType::ENUM: {
+      auto e = v.as<capnp::DynamicEnum>();
+      KJ_IF_MAYBE(en, e.getEnumerant()) { return SnakeCase(en->getProto().getName().cStr()); }
+      return e.getRaw();
+    }
+    case SchemaType::STRUCT: return StructToJson(v.as<DynamicStruct>());
+    case SchemaType::LIST: {
+      json a = json::array();
+      auto list = v.as<capnp::DynamicList>();
+      for (auto e : list) a.push_back(ValueToJson(e, type.asList().getElementType()));
+      return a;
+    }
+    default: return nullptr;
+  }
+}
+
+}  // namespace
+
+json StructToJson(DynamicStruct::Reader in) {
+  json out = json::object();
+  kj::Maybe<StructSchema::Field> active = in.which();
+  for (auto f : in.getSchema().getFields()) {
+    if (InUnion(f)) {
+      KJ_IF_MAYBE(a, active) {
+        if (*a != f) continue;
+      } else {
+        continue;
+      }
+    } else if (f.getType().isText() || f.getType().isData() || f.getType().isList() || f.getType().isStruct()) {
+      if (!in.has(f)) continue;
+    }
+    out[SnakeCase(f.getProto().getName().cStr())] = ValueToJson(in.get(f), f.getType());
+  }
+  return out;
+}
+
+namespace {
+
+// Bit widths of slot types, for locating unused data bits.
+uint32_t SlotBits(capnp::Type t) {
+  switch (t.which()) {
+    case SchemaType::VOID: return 0;
+    case SchemaType::BOOL: return 1;
+    case SchemaType::INT8: case SchemaType::UINT8: return 8;
+    case SchemaType::INT16: case SchemaType::UINT16: case SchemaType::ENUM: return 16;
+    case SchemaType::INT32: case SchemaType::UINT32: case SchemaType::FLOAT32: return 32;
+    case SchemaType::INT64: case SchemaType::UINT64: case SchemaType::FLOAT64: return 64;
+    default: return 0;  // pointers
+  }
+}
+
+void MarkUsed(StructSchema schema, std::vector<bool>& used) {
+  auto proto = schema.getProto().getStruct();
+  if (proto.getDiscriminantCount() > 0) {
+    uint32_t off = proto.getDiscriminantOffset() * 16;
+    for (uint32_t b = off; b < off + 16 && b < used.size(); ++b) used[b] = true;
+  }
+  for (auto f : schema.getFields()) {
+    if (f.getProto().isGroup()) {
+      MarkUsed(f.getType().asStruct(), used);
+      continue;
+    }
+    uint32_t bits = SlotBits(f.getType());
+    uint32_t off = f.getProto().getSlot().getOffset() * bits;
+    for (uint32_t b = off; b < off + bits && b < used.size(); ++b) used[b] = true;
+  }
+}
+
+Status CheckValue(capnp::DynamicValue::Reader v, capnp::Type type, bool multiline, const std::string& field) {
+  auto bad = [&](const std::string& msg) { return Status::Corruption("field " + field + ": " + msg); };
+  switch (type.which()) {
+    case SchemaType::TEXT: {
+      auto t = v.as<capnp::Text>();
+      size_t max = multiline ? kMultilineBytesMax : kTextBytesMax;
+      if (t.size() == 0) return bad("present but empty");
+      if (t.size() > max || !IsCleanUtf8(std::string_view(t.cStr(), t.size()), multiline)) {
+        return bad("not clean UTF-8 text of at most " + std::to_string(max) + " bytes");
+      }
+      return Status::Ok();
+    }
+    case SchemaType::DATA:
+      if (v.as<capnp::Data>().size() != kHashSize) return bad("not 32 bytes");
+      return Status::Ok();
+    case SchemaType::ENUM:
+      if (v.as<capnp::DynamicEnum>().getEnumerant() == nullptr) return bad("unknown enumerant");
+      return Status::Ok();
+    case SchemaType::STRUCT: return CheckStructRules(v.as<DynamicStruct>(), field);
+    case SchemaType::LIST: {
+      auto list = v.as<capnp::DynamicList>();
+      if (list.size() > kListElementsMax) return bad("too many elements");
+      unsigned i = 0;
+      for (auto e : list) {
+        MB_RETURN_IF_ERROR(CheckValue(e, type.asList().getElementType(), multiline, field + "[" + std::to_string(i++) + "]"));
+      }
+      return Status::Ok();
+    }
+    default: return Status::Ok();
+  }
+}
+
+}  // namespace
+
+Status CheckStructRules(DynamicStruct::Reader in, const std::string& path) {
+  StructSchema schema = in.getSchema();
+  auto proto = schema.getProto().getStruct();
+  if (!proto.getIsGroup()) {
+    capnp::AnyStruct::Reader any = in.as<capnp::AnyStruct>();
+    auto data = any.getDataSection();
+    if (data.size() > proto.getDataWordCount() * 8u || any.getPointerSection().size() > proto.getPointerCount()) {
+      return Status::Corruption(path + ": struct has fields this schema does not know");
+    }
+    std::vector<bool> used(data.size() * 8, false);
+    MarkUsed(schema, used);
+    for (size_t b = 0; b < used.size(); ++b) {
+      if (!used[b] && (data[b / 8] >> (b % 8) & 1)) return Status::Corruption(path + ": non-zero unused bits");
+    }
+  }
+  kj::Maybe<StructSchema::Field> active = in.which();
+  if (proto.getDiscriminantCount() > 0 && active == nullptr) return Status::Corruption(path + ": unknown union member");
+  for (auto f : schema.getFields()) {
+    std::string field = Path(path, SnakeCase(f.getProto().getName().cStr()));
+    if (InUnion(f)) {
+      KJ_IF_MAYBE(a, active) {
+        if (*a != f) continue;
+      }
+      if (!f.getProto().isGroup() && !f.getType().isVoid() && f.getType().isStruct() && !in.has(f)) {
+        return Status::Corruption("field " + field + ": missing");
+      }
+    }
+    if (f.getProto().isGroup()) {
+      MB_RETURN_IF_ERROR(CheckStructRules(in.get(f).as<DynamicStruct>(), field));
+      continue;
+    }
+    capnp::Type t = f.getType();
+    bool pointer = t.isText() || t.isData() || t.isList() || t.isStruct();
+    if (pointer && !in.has(f)) {
+      if (HasAnnotation(f, kOptionalId) || InUnion(f)) continue;
+      return Status::Corruption("field " + field + ": missing");
+    }
+    MB_RETURN_IF_ERROR(CheckValue(in.get(f), t, HasAnnotation(f, kMultilineId), field));
+  }
+  return Status::Ok();
+}
+
+}  // namespace minhbach::internal

@@ -1,0 +1,466 @@
+#include "minhbach/domain.h"
+
+#include <nlohmann/json.hpp>
+
+#include "minhbach/entry.h"
+
+namespace minhbach {
+namespace {
+
+using nlohmann::json;
+using P = schema::Entry::Payload;
+using R = schema::Restriction;
+
+std::string S(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+Status Refuse(const std::string& msg) { return Status::InvalidArgument(msg); }
+
+// Ids become parts of state keys: a small, unambiguous alphabet.
+Status CheckId(const std::string& kind, const std::string& id) {
+  if (id.empty() || id.size() > 64) return Refuse(kind + " id must be 1..64 characters");
+  for (char c : id) {
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+              c == '.';
+    if (!ok) return Refuse(kind + " id '" + id + "' may only hold letters, digits, '-', '_' and '.'");
+  }
+  return Status::Ok();
+}
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+std::string SeqKey20(uint64_t seq) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "r/%020llu", static_cast<unsigned long long>(seq));
+  return buf;
+}
+
+}  // namespace
+
+std::string SubAccount(schema::Restriction r, const std::string& id) {
+  switch (r) {
+    case R::PROGRAMME: return "p:" + id;
+    case R::CHILD: return "c:" + id;
+    default: return "u";
+  }
+}
+
+// ---- records ----
+
+std::string DomainState::Record(const std::string& key) const {
+  std::string kind = key.substr(0, 2), id = key.substr(2);
+  if (kind == "f/") {
+    auto it = funds_.find(id);
+    if (it == funds_.end()) return "";
+    const FundState& f = it->second;
+    return Dump({{"currency", f.currency}, {"received", f.received}, {"disbursed", f.disbursed},
+                 {"expensed", f.expensed}, {"allocated_in", f.allocated_in}, {"allocated_out", f.allocated_out}});
+  }
+  if (kind == "p/") {
+    auto it = programmes_.find(id);
+    if (it == programmes_.end()) return "";
+    const ProgrammeState& p = it->second;
+    return Dump({{"fund", p.fund}, {"open", p.open}, {"receive_from", p.receive_from}, {"receive_until", p.receive_until}});
+  }
+  if (kind == "d/") {
+    auto it = donors_.find(id);
+    return it == donors_.end() ? "" : Dump({{"kind", it->second}});
+  }
+  if (kind == "c/") {
+    auto it = children_.find(id);
+    return it == children_.end() ? "" : Dump({{"birth_month", FormatMonth(it->second)}});
+  }
+  if (kind == "s/") {
+    auto it = sponsorships_.find(id);
+    if (it == sponsorships_.end()) return "";
+    const SponsorshipState& s = it->second;
+    json paid = json::array();
+    for (int32_t m : s.paid) paid.push_back(FormatMonth(m));
+    return Dump({{"sponsor", s.sponsor}, {"child", s.child}, {"fund", s.fund}, {"monthly", s.monthly},
+                 {"first_month", FormatMonth(s.first_month)}, {"last_month", FormatMonth(s.last_month)},
+                 {"ended", s.ended}, {"paid", paid}});
+  }
+  if (kind == "b/" || kind == "k/") {
+    auto it = amounts_.find(key);
+    return it == amounts_.end() ? "" : std::to_string(it->second);
+  }
+  if (kind == "r/") {
+    uint64_t seq = std::stoull(key.substr(2));
+    return reversed_.count(seq) ? "1" : "";
+  }
+  return "";
+}
+
+namespace {
+
+Result<json> ParseRecord(const std::string& key, const std::string& value) {
+  try {
+    return json::parse(value);
+  } catch (const json::exception& e) {
+    return Status::Corruption("state record " + key + " is not JSON: " + e.what());
+  }
+}
+
+}  // namespace
+
+Result<DomainState> DomainState::FromRecords(const std::map<std::string, std::string>& records) {
+  DomainState st;
+  for (const auto& [key, value] : records) {
+    if (key.size() < 3 || value.empty()) return Status::Corruption("malformed state record '" + key + "'");
+    std::string kind = key.substr(0, 2), id = key.substr(2);
+    try {
+      if (kind == "b/" || kind == "k/") {
+        st.amounts_[key] = std::stoll(value);
+      } else if (kind == "r/") {
+        st.reversed_.insert(std::stoull(id));
+      } else {
+        MB_ASSIGN_OR_RETURN(json j, ParseRecord(key, value));
+        if (kind == "f/") {
+          st.funds_[id] = FundState{j.at("currency"), j.at("received"), j.at("disbursed"), j.at("expensed"),
+                                    j.at("allocated_in"), j.at("allocated_out")};
+        } else if (kind == "p/") {
+          st.programmes_[id] = ProgrammeState{j.at("fund"), j.at("open"), j.at("receive_from"), j.at("receive_until")};
+        } else if (kind == "d/") {
+          st.donors_[id] = j.at("kind");
+        } else if (kind == "c/") {
+          st.children_[id] = *ParseMonth(j.at("birth_month").get<std::string>());
+        } else if (kind == "s/") {
+          SponsorshipState s{j.at("sponsor"), j.at("child"), j.at("fund"), j.at("monthly"),
+                             *ParseMonth(j.at("first_month").get<std::string>()),
+                             *ParseMonth(j.at("last_month").get<std::string>()), j.at("ended"), {}};
+          for (const auto& m : j.at("paid")) s.paid.insert(*ParseMonth(m.get<std::string>()));
+          st.sponsorships_[id] = std::move(s);
+        } else {
+          return Status::Corruption("unknown state record '" + key + "'");
+        }
+      }
+    } catch (const std::exception& e) {
+      return Status::Corruption("state record " + key + " is malformed: " + e.what());
+    }
+    if (st.Record(key) != value) return Status::Corruption("state record " + key + " is not in canonical form");
+  }
+  return st;
+}
+
+std::map<std::string, std::string> DomainState::Records() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [id, f] : funds_) out["f/" + id] = Record("f/" + id);
+  for (const auto& [id, p] : programmes_) out["p/" + id] = Record("p/" + id);
+  for (const auto& [id, d] : donors_) out["d/" + id] = Record("d/" + id);
+  for (const auto& [id, c] : children_) out["c/" + id] = Record("c/" + id);
+  for (const auto& [id, s] : sponsorships_) out["s/" + id] = Record("s/" + id);
+  for (const auto& [key, v] : amounts_) out[key] = std::to_string(v);
+  for (uint64_t seq : reversed_) out[SeqKey20(seq)] = "1";
+  return out;
+}
+
+void DomainState::Touch(const std::string& key) {
+  if (recording_ && !undo_.count(key)) undo_[key] = Record(key);
+}
+
+void DomainState::Begin() {
+  recording_ = true;
+  undo_.clear();
+}
+
+void DomainState::Commit() {
+  recording_ = false;
+  undo_.clear();
+}
+
+void DomainState::Rollback() {
+  for (const auto& [key, old] : undo_) {
+    std::string kind = key.substr(0, 2), id = key.substr(2);
+    if (kind == "f/") funds_.erase(id);
+    else if (kind == "p/") programmes_.erase(id);
+    else if (kind == "d/") donors_.erase(id);
+    else if (kind == "c/") children_.erase(id);
+    else if (kind == "s/") sponsorships_.erase(id);
+    else if (kind == "b/" || kind == "k/") amounts_.erase(key);
+    else if (kind == "r/") reversed_.erase(std::stoull(id));
+    if (!old.empty()) {
+      auto restored = FromRecords({{key, old}});
+      // Records were produced by Record(): restoring them cannot fail.
+      assert(restored.ok());
+      DomainState& r = *restored;
+      funds_.merge(r.funds_);
+      programmes_.merge(r.programmes_);
+      donors_.merge(r.donors_);
+      children_.merge(r.children_);
+      sponsorships_.merge(r.sponsorships_);
+      amounts_.merge(r.amounts_);
+      reversed_.merge(r.reversed_);
+    }
+  }
+  recording_ = false;
+  undo_.clear();
+}
+
+std::map<std::string, std::string> DomainState::ChangedRecords() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, old] : undo_) out[key] = Record(key);
+  return out;
+}
+
+Amount DomainState::Balance(const std::string& fund, const std::string& sub) const {
+  auto it = amounts_.find("b/" + fund + "/" + sub);
+  return it == amounts_.end() ? 0 : it->second;
+}
+
+Amount DomainState::Stock(const std::string& fund, const std::string& item) const {
+  auto it = amounts_.find("k/" + fund + "/" + item);
+  return it == amounts_.end() ? 0 : it->second;
+}
+
+Status DomainState::Move(const std::string& key, Amount delta, const std::string& what) {
+  Amount cur = amounts_.count(key) ? amounts_[key] : 0;
+  MB_ASSIGN_OR_RETURN(Amount next, CheckedAdd(cur, delta));
+  if (next < 0) {
+    return Refuse(what + " would go below zero: holds " + std::to_string(cur) + ", needs " + std::to_string(-delta));
+  }
+  Touch(key);
+  amounts_[key] = next;
+  return Status::Ok();
+}
+
+// ---- invariants ----
+
+Status DomainState::Apply(uint64_t seq, P::Reader p, const EntryLookup& lookup) {
+  if (p.isReversal()) {
+    uint64_t target = p.getReversal().getSeq();
+    if (target >= seq) return Refuse("reversal of entry " + std::to_string(target) + ", which is not earlier");
+    if (reversed_.count(target)) return Refuse("entry " + std::to_string(target) + " is already reversed");
+    MB_ASSIGN_OR_RETURN(std::string bytes, lookup(target));
+    MB_ASSIGN_OR_RETURN(EntryReader old, EntryReader::Open(bytes));
+    if (old.payload().isReversal()) {
+      return Refuse("entry " + std::to_string(target) + " is a reversal; it cannot be reversed");
+    }
+    MB_RETURN_IF_ERROR(ApplyEffect(target, old.payload(), -1, true).WithContext("reversing entry " + std::to_string(target)));
+    Touch(SeqKey20(target));
+    reversed_.insert(target);
+    return Status::Ok();
+  }
+  return ApplyEffect(seq, p, +1, false);
+}
+
+Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool reversing) {
+  const std::string at = "entry " + std::to_string(seq) + ": ";
+  auto need_fund = [&](const std::string& id) -> Result<FundState*> {
+    auto it = funds_.find(id);
+    if (it == funds_.end()) return Refuse("fund '" + id + "' does not exist");
+    return &it->second;
+  };
+  auto need_open_programme = [&](const std::string& id) -> Result<ProgrammeState*> {
+    auto it = programmes_.find(id);
+    if (it == programmes_.end()) return Refuse("programme '" + id + "' does not exist");
+    if (!it->second.open && !reversing) return Refuse("programme '" + id + "' is closed");
+    return &it->second;
+  };
+  auto need_child = [&](const std::string& id) -> Status {
+    return children_.count(id) ? Status::Ok() : Refuse("child '" + id + "' is not registered");
+  };
+  auto totals = [&](const std::string& fund, Amount FundState::*field, Amount delta) -> Status {
+    FundState& f = funds_[fund];
+    MB_ASSIGN_OR_RETURN(Amount next, CheckedAdd(f.*field, delta));
+    Touch("f/" + fund);
+    f.*field = next;
+    return Status::Ok();
+  };
+  auto bal = [](const std::string& fund, const std::string& sub) { return "b/" + fund + "/" + sub; };
+  auto describe = [](const std::string& fund, const std::string& sub) {
+    return "fund '" + fund + "' sub-account " + sub;
+  };
+
+  switch (p.which()) {
+    case P::NOTE:
+      return Status::Ok();
+    case P::REVERSAL:
+      return Status::Internal("reversal handled by Apply");
+    case P::FUND_OPENED: {
+      if (reversing) break;
+      std::string id = S(p.getFundOpened().getFund());
+      MB_RETURN_IF_ERROR(CheckId("fund", id));
+      if (funds_.count(id)) return Refuse("fund '" + id + "' already exists");
+      Touch("f/" + id);
+      funds_[id] = FundState{S(p.getFundOpened().getCurrency())};
+      return Status::Ok();
+    }
+    case P::PROGRAMME_OPENED: {
+      if (reversing) break;
+      auto e = p.getProgrammeOpened();
+      std::string id = S(e.getProgramme()), fund = S(e.getFund());
+      MB_RETURN_IF_ERROR(CheckId("programme", id));
+      MB_RETURN_IF_ERROR(need_fund(fund).status());
+      if (programmes_.count(id)) return Refuse("programme '" + id + "' already exists");
+      Touch("p/" + id);
+      programmes_[id] = ProgrammeState{fund, true, S(e.getReceiveFrom()), S(e.getReceiveUntil())};
+      return Status::Ok();
+    }
+    case P::PROGRAMME_CLOSED: {
+      if (reversing) break;
+      std::string id = S(p.getProgrammeClosed().getProgramme());
+      MB_ASSIGN_OR_RETURN(ProgrammeState * prog, need_open_programme(id));
+      Touch("p/" + id);
+      prog->open = false;
+      return Status::Ok();
+    }
+    case P::DONOR_REGISTERED: {
+      if (reversing) break;
+      std::string id = S(p.getDonorRegistered().getDonor());
+      MB_RETURN_IF_ERROR(CheckId("donor", id));
+      if (donors_.count(id)) return Refuse("donor '" + id + "' already exists");
+      Touch("d/" + id);
+      donors_[id] = static_cast<int>(p.getDonorRegistered().getKind());
+      return Status::Ok();
+    }
+    case P::CHILD_REGISTERED: {
+      if (reversing) break;
+      std::string id = S(p.getChildRegistered().getChild());
+      MB_RETURN_IF_ERROR(CheckId("child", id));
+      if (children_.count(id)) return Refuse("child '" + id + "' is already registered");
+      Touch("c/" + id);
+      children_[id] = *ParseMonth(S(p.getChildRegistered().getBirthMonth()));
+      return Status::Ok();
+    }
+    case P::DONATION_RECEIVED: {
+      auto e = p.getDonationReceived();
+      std::string fund = S(e.getFund()), donor = S(e.getDonor()), to = S(e.getRestrictedTo());
+      MB_RETURN_IF_ERROR(need_fund(fund).status());
+      if (!donors_.count(donor)) return Refuse("donor '" + donor + "' is not registered");
+      if (e.getRestriction() == R::PROGRAMME) {
+        MB_ASSIGN_OR_RETURN(ProgrammeState * prog, need_open_programme(to));
+        if (prog->fund != fund) return Refuse("programme '" + to + "' belongs to fund '" + prog->fund + "'");
+        std::string date = S(e.getValueDate());
+        if (!reversing && ((!prog->receive_from.empty() && date < prog->receive_from) ||
+                           (!prog->receive_until.empty() && date > prog->receive_until))) {
+          return Refuse("value date " + date + " is outside programme '" + to + "' receive window");
+        }
+      } else if (e.getRestriction() == R::CHILD) {
+        MB_RETURN_IF_ERROR(need_child(to));
+      }
+      std::string sub = SubAccount(e.getRestriction(), to);
+      if (e.isCash()) {
+        Amount a = e.getCash().getAmount();
+        MB_RETURN_IF_ERROR(Move(bal(fund, sub), sign * a, describe(fund, sub)));
+        return totals(fund, &FundState::received, sign * a);
+      }
+      std::string item = S(e.getInKind().getItem());
+      MB_RETURN_IF_ERROR(CheckId("item", item));
+      return Move("k/" + fund + "/" + item, sign * e.getInKind().getQuantity(), "stock of '" + item + "' in fund '" + fund + "'");
+    }
+    case P::SPONSORSHIP_AGREED: {
+      if (reversing) break;
+      auto e = p.getSponsorshipAgreed();
+      std::string id = S(e.getSponsorship()), child = S(e.getChild()), fund = S(e.getFund()), sponsor = S(e.getSponsor());
+      MB_RETURN_IF_ERROR(CheckId("sponsorship", id));
+      if (sponsorships_.count(id)) return Refuse("sponsorship '" + id + "' already exists");
+      MB_RETURN_IF_ERROR(need_fund(fund).status());
+      MB_RETURN_IF_ERROR(need_child(child));
+      if (!donors_.count(sponsor)) return Refuse("sponsor '" + sponsor + "' is not a registered donor");
+      SponsorshipState s{sponsor, child, fund, e.getMonthlyAmount(), *ParseMonth(S(e.getFirstMonth())), 0, false, {}};
+      // Default end: the month the child turns 18.
+      s.last_month = e.hasLastMonth() ? *ParseMonth(S(e.getLastMonth())) : children_[child] + 18 * 12;
+      if (s.last_month < s.first_month) return Refuse("the child turns 18 before the first month");
+      Touch("s/" + id);
+      sponsorships_[id] = std::move(s);
+      return Status::Ok();
+    }
+    case P::SPONSORSHIP_ENDED: {
+      if (reversing) break;
+      auto e = p.getSponsorshipEnded();
+      std::string id = S(e.getSponsorship());
+      auto it = sponsorships_.find(id);
+      if (it == sponsorships_.end()) return Refuse("sponsorship '" + id + "' does not exist");
+      if (it->second.ended) return Refuse("sponsorship '" + id + "' has already ended");
+      int32_t last = *ParseMonth(S(e.getLastMonth()));
+      if (last < it->second.first_month - 1 || last > it->second.last_month) {
+        return Refuse("last month " + S(e.getLastMonth()) + " is outside the agreement");
+      }
+      if (!it->second.paid.empty() && *it->second.paid.rbegin() > last) {
+        return Refuse("month " + FormatMonth(*it->second.paid.rbegin()) + " after the last month is already paid");
+      }
+      Touch("s/" + id);
+      it->second.ended = true;
+      it->second.last_month = last;
+      return Status::Ok();
+    }
+    case P::ALLOCATION: {
+      auto e = p.getAllocation();
+      std::string from = S(e.getFromFund()), to = S(e.getToFund()), id = S(e.getRestrictedTo());
+      MB_RETURN_IF_ERROR(need_fund(from).status());
+      MB_RETURN_IF_ERROR(need_fund(to).status());
+      if (e.getRestriction() == R::CHILD) MB_RETURN_IF_ERROR(need_child(id));
+      if (e.getRestriction() == R::PROGRAMME && !programmes_.count(id)) return Refuse("programme '" + id + "' does not exist");
+      std::string sub = SubAccount(e.getRestriction(), id);
+      Amount a = sign * e.getAmount();
+      // Take before giving, so a refusal leaves nothing half-moved (reversals give back first).
+      if (sign > 0) {
+        MB_RETURN_IF_ERROR(Move(bal(from, sub), -a, describe(from, sub)));
+        MB_RETURN_IF_ERROR(Move(bal(to, sub), a, describe(to, sub)));
+      } else {
+        MB_RETURN_IF_ERROR(Move(bal(to, sub), a, describe(to, sub)));
+        MB_RETURN_IF_ERROR(Move(bal(from, sub), -a, describe(from, sub)));
+      }
+      MB_RETURN_IF_ERROR(totals(from, &FundState::allocated_out, a));
+      return totals(to, &FundState::allocated_in, a);
+    }
+    case P::DISBURSEMENT: {
+      auto e = p.getDisbursement();
+      std::string fund = S(e.getFund()), child = S(e.getChild());
+      MB_RETURN_IF_ERROR(need_fund(fund).status());
+      MB_RETURN_IF_ERROR(need_child(child));
+      std::string sub_id = e.getPaidFrom() == R::PROGRAMME ? S(e.getProgramme()) : child;
+      if (e.getPaidFrom() == R::PROGRAMME) MB_RETURN_IF_ERROR(need_open_programme(sub_id).status());
+      std::string sub = SubAccount(e.getPaidFrom(), sub_id);
+      if (e.getKind() == schema::DisbursementKind::SPONSORSHIP_INSTALMENT) {
+        std::string id = S(e.getSponsorship());
+        auto it = sponsorships_.find(id);
+        if (it == sponsorships_.end()) return Refuse("sponsorship '" + id + "' does not exist");
+        SponsorshipState& sp = it->second;
+        int32_t month = *ParseMonth(S(e.getMonth()));
+        if (sp.child != child) return Refuse("sponsorship '" + id + "' is for child '" + sp.child + "', not '" + child + "'");
+        if (sp.fund != fund) return Refuse("sponsorship '" + id + "' is paid from fund '" + sp.fund + "'");
+        if (sign > 0) {
+          if (month < sp.first_month || month > sp.last_month) {
+            return Refuse(sp.ended && month > sp.last_month
+                              ? "sponsorship '" + id + "' ended with " + FormatMonth(sp.last_month)
+                              : "month " + FormatMonth(month) + " is outside sponsorship '" + id + "' (" +
+                                    FormatMonth(sp.first_month) + ".." + FormatMonth(sp.last_month) + ")");
+          }
+          if (sp.paid.count(month)) return Refuse("sponsorship '" + id + "' month " + FormatMonth(month) + " is already paid");
+          if (e.getAmount() != sp.monthly && !e.hasOverrideReason()) {
+            return Refuse("instalment of " + std::to_string(e.getAmount()) + " differs from the agreed " +
+                          std::to_string(sp.monthly) + " a month (give override_reason)");
+          }
+        }
+        if (e.getAmount() > 0) MB_RETURN_IF_ERROR(Move(bal(fund, sub), -sign * e.getAmount(), describe(fund, sub)));
+        Touch("s/" + id);
+        if (sign > 0) sp.paid.insert(month);
+        else sp.paid.erase(month);
+      } else if (e.getAmount() > 0) {
+        MB_RETURN_IF_ERROR(Move(bal(fund, sub), -sign * e.getAmount(), describe(fund, sub)));
+      }
+      if (e.hasItem()) {
+        std::string item = S(e.getItem());
+        MB_RETURN_IF_ERROR(CheckId("item", item));
+        MB_RETURN_IF_ERROR(Move("k/" + fund + "/" + item, -sign * e.getQuantity(), "stock of '" + item + "' in fund '" + fund + "'"));
+      }
+      return e.getAmount() > 0 ? totals(fund, &FundState::disbursed, sign * e.getAmount()) : Status::Ok();
+    }
+    case P::EXPENSE: {
+      auto e = p.getExpense();
+      std::string fund = S(e.getFund()), prog = S(e.getProgramme());
+      MB_RETURN_IF_ERROR(need_fund(fund).status());
+      if (e.getPaidFrom() == R::PROGRAMME && !programmes_.count(prog)) return Refuse("programme '" + prog + "' does not exist");
+      std::string sub = SubAccount(e.getPaidFrom(), prog);
+      MB_RETURN_IF_ERROR(Move(bal(fund, sub), -sign * e.getAmount(), describe(fund, sub)));
+      return totals(fund, &FundState::expensed, sign * e.getAmount());
+    }
+  }
+  if (reversing) {
+    return Refuse(std::string("a ") + PayloadTypeName(p) +
+                  " cannot be reversed; record the closing or ending event instead");
+  }
+  return Refuse(at + "unknown event type");
+}
+
+}  // namespace minhbach

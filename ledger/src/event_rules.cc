@@ -1,0 +1,136 @@
+#include "event_rules.h"
+
+#include <set>
+#include <string>
+
+#include "minhbach/money.h"
+
+namespace minhbach {
+namespace {
+
+struct Rules {
+  size_t line;
+  Status Bad(const std::string& field, const std::string& msg) const {
+    return Status::InvalidArgument("line " + std::to_string(line) + ": field 'data." + field + "': " + msg);
+  }
+  Status Positive(const char* field, int64_t v) const {
+    return v > 0 ? Status::Ok() : Bad(field, "must be a positive integer amount, got " + std::to_string(v));
+  }
+  Status NonNegative(const char* field, int64_t v) const {
+    return v >= 0 ? Status::Ok() : Bad(field, "must not be negative, got " + std::to_string(v));
+  }
+  Status Month(const char* field, capnp::Text::Reader t) const {
+    auto m = ParseMonth(std::string_view(t.cStr(), t.size()));
+    return m.ok() ? Status::Ok() : Bad(field, m.status().message());
+  }
+  Status Date(const char* field, capnp::Text::Reader t) const {
+    Status s = CheckDate(std::string_view(t.cStr(), t.size()));
+    return s.ok() ? s : Bad(field, s.message());
+  }
+  // restriction + restrictedTo: an id exactly when restricted.
+  Status Restricted(schema::Restriction r, bool has_id, const char* id_field) const {
+    if (r == schema::Restriction::UNRESTRICTED && has_id) return Bad(id_field, "given, but the money is unrestricted");
+    if (r != schema::Restriction::UNRESTRICTED && !has_id) return Bad(id_field, "required for restricted money");
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line) {
+  Rules r{line};
+  switch (p.which()) {
+    case schema::Entry::Payload::NOTE:
+      return r.NonNegative("amount", p.getNote().getAmount());
+    case schema::Entry::Payload::REVERSAL:
+      return Status::Ok();
+    case schema::Entry::Payload::FUND_OPENED:
+      if (p.getFundOpened().getCurrency() != "VND") {
+        return r.Bad("currency", "only VND (no minor unit) is supported, got '" +
+                                     std::string(p.getFundOpened().getCurrency().cStr()) + "'");
+      }
+      return Status::Ok();
+    case schema::Entry::Payload::PROGRAMME_OPENED: {
+      auto e = p.getProgrammeOpened();
+      if (e.hasReceiveFrom()) MB_RETURN_IF_ERROR(r.Date("receive_from", e.getReceiveFrom()));
+      if (e.hasReceiveUntil()) MB_RETURN_IF_ERROR(r.Date("receive_until", e.getReceiveUntil()));
+      if (e.hasReceiveFrom() && e.hasReceiveUntil() && e.getReceiveUntil() < e.getReceiveFrom()) {
+        return r.Bad("receive_until", "is before receive_from");
+      }
+      return Status::Ok();
+    }
+    case schema::Entry::Payload::PROGRAMME_CLOSED:
+    case schema::Entry::Payload::DONOR_REGISTERED:
+      return Status::Ok();
+    case schema::Entry::Payload::CHILD_REGISTERED: {
+      auto e = p.getChildRegistered();
+      MB_RETURN_IF_ERROR(r.Month("birth_month", e.getBirthMonth()));
+      for (char c : std::string_view(e.getArea().cStr(), e.getArea().size())) {
+        if (!((c >= '0' && c <= '9') || c == '.')) return r.Bad("area", "must be an administrative code like 51.522.21550");
+      }
+      if (e.getCategories().size() == 0) return r.Bad("categories", "at least one circumstance is required");
+      std::set<uint16_t> seen;
+      for (auto c : e.getCategories()) {
+        if (!seen.insert(static_cast<uint16_t>(c)).second) return r.Bad("categories", "lists a circumstance twice");
+      }
+      return Status::Ok();
+    }
+    case schema::Entry::Payload::DONATION_RECEIVED: {
+      auto e = p.getDonationReceived();
+      MB_RETURN_IF_ERROR(r.Date("value_date", e.getValueDate()));
+      MB_RETURN_IF_ERROR(r.Restricted(e.getRestriction(), e.hasRestrictedTo(), "restricted_to"));
+      if (e.isCash()) return r.Positive("cash.amount", e.getCash().getAmount());
+      MB_RETURN_IF_ERROR(r.Positive("in_kind.quantity", e.getInKind().getQuantity()));
+      return r.NonNegative("in_kind.unit_value", e.getInKind().getUnitValue());
+    }
+    case schema::Entry::Payload::SPONSORSHIP_AGREED: {
+      auto e = p.getSponsorshipAgreed();
+      MB_RETURN_IF_ERROR(r.Positive("monthly_amount", e.getMonthlyAmount()));
+      MB_RETURN_IF_ERROR(r.Month("first_month", e.getFirstMonth()));
+      if (e.hasLastMonth()) {
+        MB_RETURN_IF_ERROR(r.Month("last_month", e.getLastMonth()));
+        if (e.getLastMonth() < e.getFirstMonth()) return r.Bad("last_month", "is before first_month");
+      }
+      if (e.getPaymentDay() < 1 || e.getPaymentDay() > 28) return r.Bad("payment_day", "must be 1..28");
+      return Status::Ok();
+    }
+    case schema::Entry::Payload::SPONSORSHIP_ENDED:
+      return r.Month("last_month", p.getSponsorshipEnded().getLastMonth());
+    case schema::Entry::Payload::ALLOCATION: {
+      auto e = p.getAllocation();
+      MB_RETURN_IF_ERROR(r.Positive("amount", e.getAmount()));
+      if (e.getFromFund() == e.getToFund()) return r.Bad("to_fund", "is the same fund as from_fund");
+      return r.Restricted(e.getRestriction(), e.hasRestrictedTo(), "restricted_to");
+    }
+    case schema::Entry::Payload::DISBURSEMENT: {
+      auto e = p.getDisbursement();
+      MB_RETURN_IF_ERROR(r.NonNegative("amount", e.getAmount()));
+      if (e.hasItem() != (e.getQuantity() != 0)) return r.Bad("quantity", "item and quantity go together");
+      MB_RETURN_IF_ERROR(r.NonNegative("quantity", e.getQuantity()));
+      if (e.getAmount() == 0 && !e.hasItem()) return r.Bad("amount", "a disbursement pays an amount or gives goods");
+      if (e.hasMonth()) MB_RETURN_IF_ERROR(r.Month("month", e.getMonth()));
+      if (e.getPaidFrom() == schema::Restriction::PROGRAMME && !e.hasProgramme()) {
+        return r.Bad("programme", "required when paid_from is programme");
+      }
+      using K = schema::DisbursementKind;
+      if (e.getKind() == K::SPONSORSHIP_INSTALMENT && (!e.hasSponsorship() || !e.hasMonth())) {
+        return r.Bad(e.hasSponsorship() ? "month" : "sponsorship", "required for a sponsorship instalment");
+      }
+      if (e.getKind() == K::MONTHLY_ALLOWANCE && !e.hasMonth()) return r.Bad("month", "required for a monthly allowance");
+      if (e.getKind() == K::IN_KIND_DISTRIBUTION && !e.hasItem()) return r.Bad("item", "required for an in-kind distribution");
+      return Status::Ok();
+    }
+    case schema::Entry::Payload::EXPENSE: {
+      auto e = p.getExpense();
+      MB_RETURN_IF_ERROR(r.Positive("amount", e.getAmount()));
+      if (e.getPaidFrom() == schema::Restriction::CHILD) return r.Bad("paid_from", "expenses cannot use a child's money");
+      if ((e.getPaidFrom() == schema::Restriction::PROGRAMME) != e.hasProgramme()) {
+        return r.Bad("programme", "required exactly when paid_from is programme");
+      }
+      return Status::Ok();
+    }
+  }
+  return Status::InvalidArgument("line " + std::to_string(line) + ": unknown event type");
+}
+
+}  // namespace minhbach
