@@ -52,7 +52,13 @@ std::string DumpStore(const std::string& ledger_dir) {
   for (auto& n : names) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  if (!rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), db_path, cfs, &handles, &db).ok()) return "<open failed>";
+  // A live writer may delete compacted files while the MANIFEST is read: retry, as the ledger does.
+  rocksdb::Status st;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    st = rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), db_path, cfs, &handles, &db);
+    if (st.ok() || st.ToString().find("No such file") == std::string::npos) break;
+  }
+  if (!st.ok()) return "<open failed: " + st.ToString() + ">";
   std::string out;
   for (size_t i = 0; i < handles.size(); ++i) {
     out += "[" + names[i] + "]\n";

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 #include <unordered_map>
 
 #include "ledger_impl.h"
@@ -169,6 +170,8 @@ rocksdb::DBOptions DbOptions() {
   return o;
 }
 
+constexpr int kReadOnlyOpenAttempts = 20;
+
 Status OpenDb(Ledger::Impl& impl, bool create) {
   fs::path dbdir = fs::path(impl.dir) / kDbDirName;
   rocksdb::DBOptions dbo = DbOptions();
@@ -177,9 +180,19 @@ Status OpenDb(Ledger::Impl& impl, bool create) {
   dbo.error_if_exists = create;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = impl.options.read_only
-                          ? rocksdb::DB::OpenForReadOnly(dbo, dbdir.string(), Families(impl.options), &handles, &raw)
-                          : rocksdb::DB::Open(dbo, dbdir.string(), Families(impl.options), &handles, &raw);
+  rocksdb::Status s;
+  if (impl.options.read_only) {
+    // A read-only open beside a live writer can find that a file named in the MANIFEST was just deleted by
+    // a compaction. That is not damage: the next read of the MANIFEST no longer names it. Retry briefly.
+    for (int attempt = 0; attempt < kReadOnlyOpenAttempts; ++attempt) {
+      s = rocksdb::DB::OpenForReadOnly(dbo, dbdir.string(), Families(impl.options), &handles, &raw);
+      if (s.ok() || s.ToString().find("No such file") == std::string::npos) break;
+      impl.log->debug("read-only open raced a compaction ({}); retrying", s.ToString());
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  } else {
+    s = rocksdb::DB::Open(dbo, dbdir.string(), Families(impl.options), &handles, &raw);
+  }
   if (!s.ok()) return FromRocks(s, "opening ledger store " + dbdir.string());
   impl.db.reset(raw);
   impl.handles = handles;
