@@ -3,7 +3,9 @@
 #include <capnp/any.h>
 #include <capnp/schema.h>
 
+#include <cassert>
 #include <limits>
+#include <unordered_map>
 #include <vector>
 
 #include "entry.capnp.h"
@@ -306,6 +308,59 @@ void MarkUsed(StructSchema schema, std::vector<bool>& used) {
   }
 }
 
+// What the stored-data check needs of each struct type, derived once from the compiled-in schema (constant
+// data, like a generated table): the mask of data bits some field uses, and each field's rules.
+struct FieldInfo {
+  StructSchema::Field field;
+  std::string name;  // snake_case
+  capnp::Type type;
+  bool in_union, optional, multiline, group, pointer;
+};
+struct StructInfo {
+  std::vector<uint8_t> used;  // per data byte: the bits some field (or the union tag) uses
+  uint32_t data_bytes = 0, pointers = 0;
+  bool group = false, has_union = false;
+  std::vector<FieldInfo> fields;
+};
+
+void Collect(StructSchema schema, std::unordered_map<uint64_t, StructInfo>& out) {
+  if (out.count(schema.getProto().getId())) return;
+  StructInfo& info = out[schema.getProto().getId()];
+  auto proto = schema.getProto().getStruct();
+  info.data_bytes = proto.getDataWordCount() * 8u;
+  info.pointers = proto.getPointerCount();
+  info.group = proto.getIsGroup();
+  info.has_union = proto.getDiscriminantCount() > 0;
+  std::vector<bool> bits(info.data_bytes * 8, false);
+  MarkUsed(schema, bits);
+  info.used.assign(info.data_bytes, 0);
+  for (size_t b = 0; b < bits.size(); ++b) {
+    if (bits[b]) info.used[b / 8] |= static_cast<uint8_t>(1u << (b % 8));
+  }
+  std::vector<StructSchema> nested;
+  for (auto f : schema.getFields()) {
+    capnp::Type t = f.getType();
+    bool group = f.getProto().isGroup();
+    info.fields.push_back(FieldInfo{f, SnakeCase(f.getProto().getName().cStr()), t, InUnion(f), HasAnnotation(f, kOptionalId),
+                                    HasAnnotation(f, kMultilineId), group,
+                                    !group && (t.isText() || t.isData() || t.isList() || t.isStruct())});
+    if (t.isStruct()) nested.push_back(t.asStruct());
+    if (t.isList() && t.asList().getElementType().isStruct()) nested.push_back(t.asList().getElementType().asStruct());
+  }
+  for (StructSchema n : nested) Collect(n, out);  // `info` may move: not used after this point
+}
+
+const StructInfo& Info(StructSchema schema) {
+  static const std::unordered_map<uint64_t, StructInfo> table = [] {
+    std::unordered_map<uint64_t, StructInfo> t;
+    Collect(capnp::Schema::from<schema::Entry>(), t);
+    return t;
+  }();
+  auto it = table.find(schema.getProto().getId());
+  assert(it != table.end() && "every struct is reachable from Entry");
+  return it->second;
+}
+
 Status CheckValue(capnp::DynamicValue::Reader v, capnp::Type type, bool multiline, const std::string& field) {
   auto bad = [&](const std::string& msg) { return Status::Corruption("field " + field + ": " + msg); };
   switch (type.which()) {
@@ -341,43 +396,35 @@ Status CheckValue(capnp::DynamicValue::Reader v, capnp::Type type, bool multilin
 }  // namespace
 
 Status CheckStructRules(DynamicStruct::Reader in, const std::string& path) {
-  StructSchema schema = in.getSchema();
-  auto proto = schema.getProto().getStruct();
-  if (!proto.getIsGroup()) {
+  const StructInfo& info = Info(in.getSchema());
+  if (!info.group) {
     capnp::AnyStruct::Reader any = in.as<capnp::AnyStruct>();
     auto data = any.getDataSection();
-    if (data.size() > proto.getDataWordCount() * 8u || any.getPointerSection().size() > proto.getPointerCount()) {
+    if (data.size() > info.data_bytes || any.getPointerSection().size() > info.pointers) {
       return Status::Corruption(path + ": struct has fields this schema does not know");
     }
-    std::vector<bool> used(data.size() * 8, false);
-    MarkUsed(schema, used);
-    for (size_t b = 0; b < used.size(); ++b) {
-      if (!used[b] && (data[b / 8] >> (b % 8) & 1)) return Status::Corruption(path + ": non-zero unused bits");
+    for (size_t i = 0; i < data.size(); ++i) {
+      if (data[i] & ~info.used[i]) return Status::Corruption(path + ": non-zero unused bits");
     }
   }
   kj::Maybe<StructSchema::Field> active = in.which();
-  if (proto.getDiscriminantCount() > 0 && active == nullptr) return Status::Corruption(path + ": unknown union member");
-  for (auto f : schema.getFields()) {
-    std::string field = Path(path, SnakeCase(f.getProto().getName().cStr()));
-    if (InUnion(f)) {
+  if (info.has_union && active == nullptr) return Status::Corruption(path + ": unknown union member");
+  for (const FieldInfo& fi : info.fields) {
+    if (fi.in_union) {
       KJ_IF_MAYBE(a, active) {
-        if (*a != f) continue;
-      }
-      if (!f.getProto().isGroup() && !f.getType().isVoid() && f.getType().isStruct() && !in.has(f)) {
-        return Status::Corruption("field " + field + ": missing");
+        if (*a != fi.field) continue;
       }
     }
-    if (f.getProto().isGroup()) {
-      MB_RETURN_IF_ERROR(CheckStructRules(in.get(f).as<DynamicStruct>(), field));
+    if (fi.group) {
+      MB_RETURN_IF_ERROR(CheckStructRules(in.get(fi.field).as<DynamicStruct>(), Path(path, fi.name)));
       continue;
     }
-    capnp::Type t = f.getType();
-    bool pointer = t.isText() || t.isData() || t.isList() || t.isStruct();
-    if (pointer && !in.has(f)) {
-      if (HasAnnotation(f, kOptionalId) || InUnion(f)) continue;
-      return Status::Corruption("field " + field + ": missing");
+    if (fi.pointer && !in.has(fi.field)) {
+      if (fi.optional || (fi.in_union && !fi.type.isStruct())) continue;
+      return Status::Corruption("field " + Path(path, fi.name) + ": missing");
     }
-    MB_RETURN_IF_ERROR(CheckValue(in.get(f), t, HasAnnotation(f, kMultilineId), field));
+    if (!fi.pointer && !fi.type.isEnum()) continue;  // other scalars: any value is valid
+    MB_RETURN_IF_ERROR(CheckValue(in.get(fi.field), fi.type, fi.multiline, Path(path, fi.name)));
   }
   return Status::Ok();
 }
