@@ -309,17 +309,27 @@ void MarkUsed(StructSchema schema, std::vector<bool>& used) {
 }
 
 // What the stored-data check needs of each struct type, derived once from the compiled-in schema (constant
-// data, like a generated table): the mask of data bits some field uses, and each field's rules.
+// data, like a generated table): the mask of data bits some field uses, and where each field lives. The
+// check then reads the wire layout directly (AnyStruct), which is ~20x faster than the dynamic API.
+enum class Kind : uint8_t { kScalar, kEnum, kText, kData, kStruct, kEnumList, kTextList, kGroup };
+
+struct StructInfo;
 struct FieldInfo {
-  StructSchema::Field field;
-  std::string name;  // snake_case
-  capnp::Type type;
-  bool in_union, optional, multiline, group, pointer;
+  std::string name;       // snake_case
+  Kind kind;
+  uint32_t offset;        // data: slot offset in units of the field's size; pointer: pointer index
+  uint16_t enumerants;    // for enums and enum lists
+  uint16_t disc;          // discriminant value, when in_union
+  bool in_union, optional, multiline;
+  const StructInfo* nested = nullptr;  // kStruct / kGroup
+  uint64_t nested_id = 0;
 };
 struct StructInfo {
   std::vector<uint8_t> used;  // per data byte: the bits some field (or the union tag) uses
   uint32_t data_bytes = 0, pointers = 0;
-  bool group = false, has_union = false;
+  bool group = false;
+  uint32_t union_members = 0;  // 0: no union
+  uint32_t disc_offset = 0;    // in 16-bit units
   std::vector<FieldInfo> fields;
 };
 
@@ -330,7 +340,8 @@ void Collect(StructSchema schema, std::unordered_map<uint64_t, StructInfo>& out)
   info.data_bytes = proto.getDataWordCount() * 8u;
   info.pointers = proto.getPointerCount();
   info.group = proto.getIsGroup();
-  info.has_union = proto.getDiscriminantCount() > 0;
+  info.union_members = proto.getDiscriminantCount();
+  info.disc_offset = proto.getDiscriminantOffset();
   std::vector<bool> bits(info.data_bytes * 8, false);
   MarkUsed(schema, bits);
   info.used.assign(info.data_bytes, 0);
@@ -339,94 +350,133 @@ void Collect(StructSchema schema, std::unordered_map<uint64_t, StructInfo>& out)
   }
   std::vector<StructSchema> nested;
   for (auto f : schema.getFields()) {
+    FieldInfo fi{SnakeCase(f.getProto().getName().cStr()), Kind::kScalar, 0, 0, f.getProto().getDiscriminantValue(),
+                 InUnion(f), HasAnnotation(f, kOptionalId), HasAnnotation(f, kMultilineId)};
     capnp::Type t = f.getType();
-    bool group = f.getProto().isGroup();
-    info.fields.push_back(FieldInfo{f, SnakeCase(f.getProto().getName().cStr()), t, InUnion(f), HasAnnotation(f, kOptionalId),
-                                    HasAnnotation(f, kMultilineId), group,
-                                    !group && (t.isText() || t.isData() || t.isList() || t.isStruct())});
-    if (t.isStruct()) nested.push_back(t.asStruct());
-    if (t.isList() && t.asList().getElementType().isStruct()) nested.push_back(t.asList().getElementType().asStruct());
+    if (f.getProto().isGroup()) {
+      fi.kind = Kind::kGroup;
+      fi.nested_id = t.asStruct().getProto().getId();
+      nested.push_back(t.asStruct());
+    } else {
+      fi.offset = f.getProto().getSlot().getOffset();
+      if (t.isEnum()) {
+        fi.kind = Kind::kEnum;
+        fi.enumerants = static_cast<uint16_t>(t.asEnum().getEnumerants().size());
+      } else if (t.isText()) {
+        fi.kind = Kind::kText;
+      } else if (t.isData()) {
+        fi.kind = Kind::kData;
+      } else if (t.isStruct()) {
+        fi.kind = Kind::kStruct;
+        fi.nested_id = t.asStruct().getProto().getId();
+        nested.push_back(t.asStruct());
+      } else if (t.isList()) {
+        capnp::Type e = t.asList().getElementType();
+        assert((e.isEnum() || e.isText()) && "lists in the schema hold enums or text");
+        fi.kind = e.isEnum() ? Kind::kEnumList : Kind::kTextList;
+        if (e.isEnum()) fi.enumerants = static_cast<uint16_t>(e.asEnum().getEnumerants().size());
+      }
+    }
+    info.fields.push_back(std::move(fi));
   }
   for (StructSchema n : nested) Collect(n, out);  // `info` may move: not used after this point
 }
 
-const StructInfo& Info(StructSchema schema) {
+const std::unordered_map<uint64_t, StructInfo>& Table() {
   static const std::unordered_map<uint64_t, StructInfo> table = [] {
     std::unordered_map<uint64_t, StructInfo> t;
     Collect(capnp::Schema::from<schema::Entry>(), t);
+    for (auto& [id, info] : t) {
+      for (FieldInfo& f : info.fields) {
+        if (f.nested_id) f.nested = &t.at(f.nested_id);
+      }
+    }
     return t;
   }();
-  auto it = table.find(schema.getProto().getId());
-  assert(it != table.end() && "every struct is reachable from Entry");
-  return it->second;
+  return table;
 }
 
-Status CheckValue(capnp::DynamicValue::Reader v, capnp::Type type, bool multiline, const std::string& field) {
-  auto bad = [&](const std::string& msg) { return Status::Corruption("field " + field + ": " + msg); };
-  switch (type.which()) {
-    case SchemaType::TEXT: {
-      auto t = v.as<capnp::Text>();
-      size_t max = multiline ? kMultilineBytesMax : kTextBytesMax;
-      if (t.size() == 0) return bad("present but empty");
-      if (t.size() > max || !IsCleanUtf8(std::string_view(t.cStr(), t.size()), multiline)) {
-        return bad("not clean UTF-8 text of at most " + std::to_string(max) + " bytes");
-      }
-      return Status::Ok();
-    }
-    case SchemaType::DATA:
-      if (v.as<capnp::Data>().size() != kHashSize) return bad("not 32 bytes");
-      return Status::Ok();
-    case SchemaType::ENUM:
-      if (v.as<capnp::DynamicEnum>().getEnumerant() == nullptr) return bad("unknown enumerant");
-      return Status::Ok();
-    case SchemaType::STRUCT: return CheckStructRules(v.as<DynamicStruct>(), field);
-    case SchemaType::LIST: {
-      auto list = v.as<capnp::DynamicList>();
-      if (list.size() > kListElementsMax) return bad("too many elements");
-      unsigned i = 0;
-      for (auto e : list) {
-        MB_RETURN_IF_ERROR(CheckValue(e, type.asList().getElementType(), multiline, field + "[" + std::to_string(i++) + "]"));
-      }
-      return Status::Ok();
-    }
-    default: return Status::Ok();
+Status CheckText(capnp::Text::Reader t, bool multiline, const std::string& field) {
+  size_t max = multiline ? kMultilineBytesMax : kTextBytesMax;
+  if (t.size() == 0) return Status::Corruption("field " + field + ": present but empty");
+  if (t.size() > max || !IsCleanUtf8(std::string_view(t.cStr(), t.size()), multiline)) {
+    return Status::Corruption("field " + field + ": not clean UTF-8 text of at most " + std::to_string(max) + " bytes");
   }
+  return Status::Ok();
 }
 
-}  // namespace
+uint16_t ReadU16(kj::ArrayPtr<const kj::byte> data, uint32_t index) {
+  if ((index + 1) * 2 > data.size()) return 0;  // truncated by canonical form: zero
+  return static_cast<uint16_t>(data[index * 2] | (data[index * 2 + 1] << 8));
+}
 
-Status CheckStructRules(DynamicStruct::Reader in, const std::string& path) {
-  const StructInfo& info = Info(in.getSchema());
+Status CheckAny(capnp::AnyStruct::Reader s, const StructInfo& info, const std::string& path) {
+  auto data = s.getDataSection();
+  auto ptrs = s.getPointerSection();
   if (!info.group) {
-    capnp::AnyStruct::Reader any = in.as<capnp::AnyStruct>();
-    auto data = any.getDataSection();
-    if (data.size() > info.data_bytes || any.getPointerSection().size() > info.pointers) {
+    if (data.size() > info.data_bytes || ptrs.size() > info.pointers) {
       return Status::Corruption(path + ": struct has fields this schema does not know");
     }
     for (size_t i = 0; i < data.size(); ++i) {
       if (data[i] & ~info.used[i]) return Status::Corruption(path + ": non-zero unused bits");
     }
   }
-  kj::Maybe<StructSchema::Field> active = in.which();
-  if (info.has_union && active == nullptr) return Status::Corruption(path + ": unknown union member");
-  for (const FieldInfo& fi : info.fields) {
-    if (fi.in_union) {
-      KJ_IF_MAYBE(a, active) {
-        if (*a != fi.field) continue;
+  uint16_t disc = info.union_members ? ReadU16(data, info.disc_offset) : 0;
+  if (info.union_members && disc >= info.union_members) return Status::Corruption(path + ": unknown union member");
+  for (const FieldInfo& f : info.fields) {
+    if (f.in_union && f.disc != disc) continue;
+    switch (f.kind) {
+      case Kind::kScalar: continue;
+      case Kind::kGroup:
+        MB_RETURN_IF_ERROR(CheckAny(s, *f.nested, Path(path, f.name)));
+        continue;
+      case Kind::kEnum:
+        if (ReadU16(data, f.offset) >= f.enumerants) return Status::Corruption("field " + Path(path, f.name) + ": unknown enumerant");
+        continue;
+      default: break;
+    }
+    if (f.offset >= ptrs.size() || ptrs[f.offset].isNull()) {
+      if (f.optional || (f.in_union && f.kind != Kind::kStruct)) continue;
+      return Status::Corruption("field " + Path(path, f.name) + ": missing");
+    }
+    capnp::AnyPointer::Reader p = ptrs[f.offset];
+    switch (f.kind) {
+      case Kind::kText:
+        MB_RETURN_IF_ERROR(CheckText(p.getAs<capnp::Text>(), f.multiline, Path(path, f.name)));
+        break;
+      case Kind::kData:
+        if (p.getAs<capnp::Data>().size() != kHashSize) return Status::Corruption("field " + Path(path, f.name) + ": not 32 bytes");
+        break;
+      case Kind::kStruct:
+        MB_RETURN_IF_ERROR(CheckAny(p.getAs<capnp::AnyStruct>(), *f.nested, Path(path, f.name)));
+        break;
+      case Kind::kEnumList: {
+        auto list = p.getAs<capnp::List<uint16_t>>();
+        if (list.size() > kListElementsMax) return Status::Corruption("field " + Path(path, f.name) + ": too many elements");
+        for (uint16_t v : list) {
+          if (v >= f.enumerants) return Status::Corruption("field " + Path(path, f.name) + ": unknown enumerant");
+        }
+        break;
       }
+      case Kind::kTextList: {
+        auto list = p.getAs<capnp::List<capnp::Text>>();
+        if (list.size() > kListElementsMax) return Status::Corruption("field " + Path(path, f.name) + ": too many elements");
+        for (auto t : list) MB_RETURN_IF_ERROR(CheckText(t, f.multiline, Path(path, f.name)));
+        break;
+      }
+      default: break;
     }
-    if (fi.group) {
-      MB_RETURN_IF_ERROR(CheckStructRules(in.get(fi.field).as<DynamicStruct>(), Path(path, fi.name)));
-      continue;
-    }
-    if (fi.pointer && !in.has(fi.field)) {
-      if (fi.optional || (fi.in_union && !fi.type.isStruct())) continue;
-      return Status::Corruption("field " + Path(path, fi.name) + ": missing");
-    }
-    if (!fi.pointer && !fi.type.isEnum()) continue;  // other scalars: any value is valid
-    MB_RETURN_IF_ERROR(CheckValue(in.get(fi.field), fi.type, fi.multiline, Path(path, fi.name)));
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckStructRules(DynamicStruct::Reader in, const std::string& path) {
+  const auto& table = Table();
+  auto it = table.find(in.getSchema().getProto().getId());
+  if (it == table.end()) return Status::Internal(path + ": struct not reachable from Entry");
+  return CheckAny(in.as<capnp::AnyStruct>(), it->second, path);
 }
 
 }  // namespace minhbach::internal
