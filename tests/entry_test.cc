@@ -164,4 +164,15 @@ TEST(Entry, OneEntryHasOneEncoding) {
   EXPECT_TRUE(mb::DecodeEntry(build([](auto r) { r.setIdempotencyKey("a b"); })).status().IsCorruption());
   EXPECT_TRUE(mb::DecodeEntry(build([](auto r) { r.setTzOffsetMinutes(2000); })).status().IsCorruption());
   EXPECT_TRUE(mb::DecodeEntry(build([](auto r) { r.getPayload().initReversal().setSeq(1); })).status().IsCorruption());
+  // The per-event rules apply to stored entries too: the domain replay may rely on well-formed months.
+  auto bad_month = mb::DecodeEntry(build([](auto r) {
+    auto c = r.getPayload().initChildRegistered();
+    c.setChild("C1");
+    c.setBirthMonth("2010-13");
+    c.setArea("51");
+    c.initCategories(1).set(0, mb::schema::Circumstance::ABANDONED);
+  }));
+  ASSERT_TRUE(bad_month.status().IsCorruption());
+  EXPECT_NE(bad_month.status().message().find("field 'data.birth_month'"), std::string::npos) << bad_month.status().message();
+  EXPECT_TRUE(mb::DecodeEntry(build([](auto r) { r.getPayload().getNote().setAmount(-1); })).status().IsCorruption());
 }

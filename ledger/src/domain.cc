@@ -201,6 +201,25 @@ std::map<std::string, std::string> DomainState::ChangedRecords() const {
   return out;
 }
 
+Status DomainState::CheckConservation() const {
+  for (const auto& [id, f] : funds_) {
+    Amount sum = 0, expect = 0;
+    const std::string prefix = "b/" + id + "/";
+    for (auto it = amounts_.lower_bound(prefix); it != amounts_.end() && it->first.starts_with(prefix); ++it) {
+      MB_ASSIGN_OR_RETURN(sum, CheckedAdd(sum, it->second));
+    }
+    for (auto [v, sign] : {std::pair{f.received, 1}, {f.disbursed, -1}, {f.expensed, -1}, {f.allocated_in, 1},
+                           {f.allocated_out, -1}}) {
+      MB_ASSIGN_OR_RETURN(expect, sign > 0 ? CheckedAdd(expect, v) : CheckedSub(expect, v));
+    }
+    if (sum != expect) {
+      return Refuse("fund '" + id + "' does not conserve money: received - disbursed - expensed + allocations = " +
+                    std::to_string(expect) + ", balances sum to " + std::to_string(sum));
+    }
+  }
+  return Status::Ok();
+}
+
 Amount DomainState::Balance(const std::string& fund, const std::string& sub) const {
   auto it = amounts_.find("b/" + fund + "/" + sub);
   return it == amounts_.end() ? 0 : it->second;
@@ -389,7 +408,7 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
       MB_RETURN_IF_ERROR(need_fund(from).status());
       MB_RETURN_IF_ERROR(need_fund(to).status());
       if (e.getRestriction() == R::CHILD) MB_RETURN_IF_ERROR(need_child(id));
-      if (e.getRestriction() == R::PROGRAMME && !programmes_.count(id)) return Refuse("programme '" + id + "' does not exist");
+      if (e.getRestriction() == R::PROGRAMME) MB_RETURN_IF_ERROR(need_open_programme(id).status());
       std::string sub = SubAccount(e.getRestriction(), id);
       Amount a = sign * e.getAmount();
       // Take before giving, so a refusal leaves nothing half-moved (reversals give back first).
@@ -450,7 +469,7 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
       auto e = p.getExpense();
       std::string fund = S(e.getFund()), prog = S(e.getProgramme());
       MB_RETURN_IF_ERROR(need_fund(fund).status());
-      if (e.getPaidFrom() == R::PROGRAMME && !programmes_.count(prog)) return Refuse("programme '" + prog + "' does not exist");
+      if (e.getPaidFrom() == R::PROGRAMME) MB_RETURN_IF_ERROR(need_open_programme(prog).status());
       std::string sub = SubAccount(e.getPaidFrom(), prog);
       MB_RETURN_IF_ERROR(Move(bal(fund, sub), -sign * e.getAmount(), describe(fund, sub)));
       return totals(fund, &FundState::expensed, sign * e.getAmount());
@@ -458,7 +477,8 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
   }
   if (reversing) {
     return Refuse(std::string("a ") + PayloadTypeName(p) +
-                  " cannot be reversed; record the closing or ending event instead");
+                  " cannot be reversed: openings, registrations and agreements are permanent (close a programme "
+                  "with programme_closed, end a sponsorship with sponsorship_ended)");
   }
   return Refuse(at + "unknown event type");
 }

@@ -64,6 +64,9 @@ Status CheckEnvelope(schema::Entry::Reader r) {
   if (!IsTzOffset(r.getTzOffsetMinutes())) return Status::Corruption("tzOffsetMinutes outside -18:00..+18:00");
   auto p = r.getPayload();
   if (p.isReversal() && p.getReversal().getSeq() >= r.getSeq()) return Status::Corruption("reversal of a later entry");
+  // The same per-event rules as at input (months, dates, positive amounts ...): the domain replay relies on them.
+  Status rules = ValidateEventFields(p, 0);
+  if (!rules.ok()) return Status::Corruption(rules.message());
   return Status::Ok();
 }
 
@@ -110,7 +113,11 @@ Result<EntryReader> EntryReader::OpenImpl(std::string_view bytes, int mode) {
     }
     if (!st.reader->isCanonical()) return Status::Corruption("entry bytes are not in Cap'n Proto canonical form");
     r.root_ = st.reader->getRoot<schema::Entry>();
-    if (mode == 1) return internal::CheckStructRules(capnp::toDynamic(r.root_.getPayload()), "payload");
+    if (mode == 1) {
+      MB_RETURN_IF_ERROR(internal::CheckStructRules(capnp::toDynamic(r.root_.getPayload()), "payload"));
+      Status rules = ValidateEventFields(r.root_.getPayload(), 0);
+      return rules.ok() ? rules : Status::Corruption(rules.message());
+    }
     MB_RETURN_IF_ERROR(internal::CheckStructRules(capnp::toDynamic(r.root_), "entry"));
     return CheckEnvelope(r.root_);
   });

@@ -11,7 +11,9 @@ namespace {
 struct Rules {
   size_t line;
   Status Bad(const std::string& field, const std::string& msg) const {
-    return Status::InvalidArgument("line " + std::to_string(line) + ": field 'data." + field + "': " + msg);
+    // line 0: a stored entry (the caller turns this into Corruption).
+    std::string where = line ? "line " + std::to_string(line) + ": " : "";
+    return Status::InvalidArgument(where + "field 'data." + field + "': " + msg);
   }
   Status Positive(const char* field, int64_t v) const {
     return v > 0 ? Status::Ok() : Bad(field, "must be a positive integer amount, got " + std::to_string(v));

@@ -8,7 +8,8 @@
 
 namespace minhbach {
 
-// InvalidArgument "line N: field 'data.x': ..." on the first broken rule.
+// InvalidArgument "line N: field 'data.x': ..." on the first broken rule (no line prefix when line is 0:
+// the decoder applies the same rules to stored entries and reports them as Corruption).
 Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line);
 
 }  // namespace minhbach

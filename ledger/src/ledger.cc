@@ -222,6 +222,10 @@ Status LoadTail(Ledger::Impl& impl) {
 
 Status LoadTailChecked(Ledger::Impl& impl) {
   MB_ASSIGN_OR_RETURN(std::string format, impl.Get(impl.meta, kMetaFormat, "format record"));
+  if (format == "minhbach-ledger-1") {
+    return Status::InvalidArgument("ledger format 'minhbach-ledger-1' (before the domain state) is not supported by "
+                                   "this build ('" + std::string(kFormatVersion) + "'); there is no migration yet");
+  }
   if (format != kFormatVersion) return Status::Corruption("unknown ledger format '" + format + "'");
   MB_ASSIGN_OR_RETURN(impl.origin, impl.Get(impl.meta, kMetaOrigin, "origin record"));
   MB_ASSIGN_OR_RETURN(std::string vkey, impl.Get(impl.meta, kMetaVkey, "verifier key record"));
@@ -437,6 +441,10 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   if (result.appended == 0) {
     m.domain.Commit();
     return result;
+  }
+  if (Status c = m.domain.CheckConservation(); !c.ok()) {
+    m.domain.Rollback();
+    return Status::Internal("after this batch, " + c.message());  // a bug in the domain rules, never bad input
   }
   for (const auto& [key, value] : m.domain.ChangedRecords()) {
     if (value.empty()) {

@@ -39,7 +39,8 @@ Result<Amount> ParseHumanAmount(std::string_view text) {
     return v;
   };
   s = trim(s);
-  for (std::string_view suffix : {"VND", "vnd", "\xC4\x91" /* đ */, "\xE2\x82\xAB" /* ₫ */}) {
+  for (std::string_view suffix : {"VND", "vnd", "VN\xC4\x90" /* VNĐ */, "vn\xC4\x91" /* vnđ */, "\xC4\x91" /* đ */,
+                                  "\xE2\x82\xAB" /* ₫ */}) {
     if (s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix) {
       s = trim(s.substr(0, s.size() - suffix.size()));
       break;

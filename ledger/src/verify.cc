@@ -190,6 +190,7 @@ Status Ledger::Verify(const VerifyOptions& options, VerifyReport* report) const 
     return Status::Corruption("idempotency index disagrees with the log (" + std::to_string(stored_keys) +
                               " keys indexed for " + std::to_string(size) + " entries)");
   }
+  if (Status c = domain.CheckConservation(); !c.ok()) return Status::Corruption("domain state: " + c.message());
   // The stored domain state is exactly what replay gives.
   {
     std::map<std::string, std::string> want = domain.Records();

@@ -15,7 +15,7 @@ namespace minhbach::demo {
 Result<std::vector<EventDraft>> DemoEvents();
 // The correction: reverses entry `wrong_seq` (the duplicate gift) and pays the right pupil.
 Result<std::vector<EventDraft>> DemoCorrection(uint64_t wrong_seq);
-// Index, within DemoEvents(), of the mistaken gift payment (pupil 399 paid instead of 400).
+// Idempotency key, within DemoEvents(), of the mistaken gift payment (pupil 399 paid instead of 400).
 inline constexpr const char* kDemoMistakeKey = "demo-gift-0400";
 
 }  // namespace minhbach::demo

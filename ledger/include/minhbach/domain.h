@@ -65,6 +65,10 @@ class DomainState {
   // Rebuilds the state from stored records.
   static Result<DomainState> FromRecords(const std::map<std::string, std::string>& records);
 
+  // Conservation, for every fund: received - disbursed - expensed + allocated_in - allocated_out equals the
+  // sum of the fund's cash sub-account balances. InvalidArgument naming the fund when it does not hold.
+  Status CheckConservation() const;
+
   // Read access (projections and tests).
   Amount Balance(const std::string& fund, const std::string& subaccount) const;
   Amount Stock(const std::string& fund, const std::string& item) const;

@@ -17,7 +17,7 @@ Result<Amount> CheckedSub(Amount a, Amount b);
 Result<Amount> CheckedMul(Amount a, int64_t b);
 
 // Parses an amount typed by a person: "2000000", "2.000.000", "2,000,000", "2 000 000", optionally followed by
-// "đ", "₫", "VND" or "vnd" (with or without a space). Groups of three digits after the first group of 1-3;
+// "đ", "₫", "VND", "vnd", "VNĐ" or "vnđ" (with or without a space). Groups of three digits after the first group of 1-3;
 // one separator kind per number. Rejects, with a message: "", "-5", "1e6", "2.000.000,5" (VND has no
 // decimals), "7.50.000" (malformed grouping), "0", values above 2^63-1.
 Result<Amount> ParseHumanAmount(std::string_view text);
