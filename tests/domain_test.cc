@@ -252,6 +252,11 @@ TEST(DomainProperty, MaintainedStateEqualsReplay) {
     } else if (kind < 75) {
       type = "disbursement";
       d = {{"fund", id("F", 3)}, {"child", id("C", 6)}, {"kind", "gift"}, {"amount", 1 + pick(3'000'000)}, {"method", "cash"}};
+      if (pick(3) == 0) {  // an allowance: right amount (1.5 x 360,000) or not, for one of 12 months
+        d["kind"] = "monthly_allowance";
+        d["month"] = "2022-0" + std::to_string(1 + pick(9));
+        d["amount"] = pick(4) == 0 ? 1 + pick(1'000'000) : 540'000;
+      }
       int r = pick(3);
       if (r == 1) d.update({{"paid_from", "programme"}, {"programme", id("P", 2)}});
       if (r == 2) d["paid_from"] = "child";
@@ -276,6 +281,11 @@ TEST(DomainProperty, MaintainedStateEqualsReplay) {
     for (int i = 0; i < 4; ++i) line("donor_registered", {{"donor", "D" + std::to_string(i)}, {"kind", "individual"}});
     for (int i = 0; i < 6; ++i) {
       line("child_registered", {{"child", "C" + std::to_string(i)}, {"birth_month", "2012-05"}, {"area", "51"}, {"categories", {"abandoned"}}});
+    }
+    line("allowance_rate_set", {{"table", "ND20"}, {"effective_from", "2021-07"}, {"base_amount", 360000}, {"legal_basis", "Nghị định 20"}});
+    for (int i = 0; i < 3; ++i) {
+      line("entitlement_determined", {{"child", "C" + std::to_string(i)}, {"table", "ND20"}, {"category", "abandoned"},
+                                      {"coefficient_milli", 1500}, {"decision", "QĐ-" + std::to_string(i)}, {"from_month", "2022-01"}});
     }
     for (int i = 0; i < 2; ++i) line("programme_opened", {{"programme", "P" + std::to_string(i)}, {"fund", "F" + std::to_string(i)}, {"name", "p"}, {"legal_basis", "b"}});
     auto drafts = mb::ParseJsonLines(setup);
@@ -390,4 +400,64 @@ TEST(Money, CheckedArithmeticAndCalendar) {
   EXPECT_TRUE(mb::CheckDate("2024-02-29").ok());
   EXPECT_FALSE(mb::CheckDate("2023-02-29").ok());
   EXPECT_FALSE(mb::CheckDate("2023-1-01").ok());
+}
+
+TEST_F(Domain, AllowancesMatchEntitlementTimesRate) {
+  Ok("donation_received", Cash("F1", "D1", 50'000'000));
+  // Decree 20/2021: base 360,000 VND/month, 500,000 from July 2024.
+  Ok("allowance_rate_set", {{"table", "ND20"}, {"effective_from", "2021-07"}, {"base_amount", 360'000}, {"legal_basis", "Nghị định 20/2021/NĐ-CP"}});
+  Ok("allowance_rate_set", {{"table", "ND20"}, {"effective_from", "2024-07"}, {"base_amount", 500'000}, {"legal_basis", "Nghị định 76/2024/NĐ-CP"}});
+  Rejected("allowance_rate_set", {{"table", "ND20"}, {"effective_from", "2024-07"}, {"base_amount", 1}, {"legal_basis", "x"}},
+           "already has a rate effective from 2024-07");
+  json allowance = {{"fund", "F1"}, {"child", "C1"}, {"kind", "monthly_allowance"}, {"month", "2024-06"},
+                    {"amount", 900'000}, {"method", "bank"}};
+  Rejected("disbursement", allowance, "child 'C1' has no allowance entitlement for 2024-06");
+  Ok("entitlement_determined", {{"child", "C1"}, {"table", "ND20"}, {"category", "orphaned_both_parents"},
+                                {"coefficient_milli", 2500}, {"decision", "1234/QĐ-UBND"}, {"from_month", "2022-01"}});
+  Ok("disbursement", allowance);  // 2.5 x 360,000
+  Rejected("disbursement", allowance, "already received the allowance for 2024-06");
+  allowance["month"] = "2024-07";
+  Rejected("disbursement", allowance, "differs from entitlement 2.5 x rate 500000 = 1250000 (decision 1234/QĐ-UBND");
+  allowance["amount"] = 1'250'000;
+  Ok("disbursement", allowance);
+  // A later determination replaces the earlier one from its first month.
+  Ok("entitlement_determined", {{"child", "C1"}, {"table", "ND20"}, {"category", "orphaned_both_parents"},
+                                {"coefficient_milli", 1500}, {"decision", "99/QĐ-UBND"}, {"from_month", "2024-08"}, {"to_month", "2024-12"}});
+  allowance["month"] = "2024-08";
+  allowance["amount"] = 750'000;
+  Ok("disbursement", allowance);
+  allowance["month"] = "2024-09";
+  allowance["amount"] = 700'000;
+  Rejected("disbursement", allowance, "give override_reason");
+  allowance["override_reason"] = "Tháng 9 chi theo quyết định bổ sung";
+  Ok("disbursement", allowance);
+  // Reversing an allowance reopens its month.
+  Ok("reversal", {{"seq", ledger_->size() - 1}, {"reason", "wrong amount"}});
+  allowance["amount"] = 750'000;
+  allowance.erase("override_reason");
+  Ok("disbursement", allowance);
+  ExpectVerifies();
+}
+
+TEST_F(Domain, SponsorshipAmendmentsChangeLaterMonths) {
+  Ok("donation_received", Cash("F1", "D1", 100'000'000));
+  Ok("sponsorship_agreed", {{"sponsorship", "S1"}, {"sponsor", "D1"}, {"child", "C1"}, {"fund", "F1"},
+                            {"monthly_amount", 2'000'000}, {"first_month", "2022-01"}, {"payment_day", 10}});
+  auto inst = [](const std::string& month, int64_t amount) {
+    return json{{"fund", "F1"}, {"child", "C1"}, {"kind", "sponsorship_instalment"}, {"sponsorship", "S1"},
+                {"month", month}, {"amount", amount}, {"method", "bank"}};
+  };
+  Ok("disbursement", inst("2022-01", 2'000'000));
+  Rejected("sponsorship_amended", {{"sponsorship", "S1"}, {"effective_month", "2022-01"}, {"monthly_amount", 2'500'000}, {"reason", "x"}},
+           "already paid");
+  Ok("sponsorship_amended", {{"sponsorship", "S1"}, {"effective_month", "2022-03"}, {"monthly_amount", 2'500'000},
+                             {"reason", "Nhà tài trợ tăng mức hỗ trợ"}});
+  Ok("disbursement", inst("2022-02", 2'000'000));
+  Rejected("disbursement", inst("2022-03", 2'000'000), "differs from the agreed 2500000");
+  Ok("disbursement", inst("2022-03", 2'500'000));
+  Ok("sponsorship_amended", {{"sponsorship", "S1"}, {"effective_month", "2022-04"}, {"last_month", "2022-06"}, {"reason", "Kết thúc sớm"}});
+  Rejected("disbursement", inst("2022-07", 2'500'000), "outside sponsorship 'S1' (2022-01..2022-06)");
+  Rejected("sponsorship_amended", {{"sponsorship", "S1"}, {"effective_month", "2022-04"}, {"reason", "nothing"}},
+           "changes at least one of");
+  ExpectVerifies();
 }

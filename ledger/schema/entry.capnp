@@ -40,6 +40,9 @@ struct Entry {
     allocation @17 :Allocation;
     disbursement @18 :Disbursement;
     expense @19 :Expense;
+    sponsorshipAmended @20 :SponsorshipAmended;
+    allowanceRateSet @21 :AllowanceRateSet;
+    entitlementDetermined @22 :EntitlementDetermined;
   }
 }
 
@@ -229,4 +232,35 @@ struct Expense {
   programme @3 :Text $optional;
   amount @4 :Int64;
   description @5 :Text $multiline;
+}
+
+# Changes an agreement from a month on. A field left out (or 0) stays as it was.
+struct SponsorshipAmended {
+  sponsorship @0 :Text;
+  effectiveMonth @1 :Text;                 # YYYY-MM: the first month the change applies to
+  monthlyAmount @2 :Int64 $optional;       # new monthly amount from effectiveMonth; 0 = unchanged
+  lastMonth @3 :Text $optional;            # new last month; absent = unchanged
+  paymentDay @4 :UInt8 $optional;          # 1..28; 0 = unchanged
+  reason @5 :Text $multiline;
+}
+
+# An effective-dated base level of a monthly allowance table, e.g. Decree 20/2021/NĐ-CP: 360,000 VND from
+# 2021-07, 500,000 VND from 2024-07; a province may keep its own table with a higher base.
+struct AllowanceRateSet {
+  table @0 :Text;                          # table id, e.g. "ND20"
+  effectiveFrom @1 :Text;                  # YYYY-MM
+  baseAmount @2 :Int64;                    # minor units per month
+  legalBasis @3 :Text $multiline;
+}
+
+# A decision that a child is entitled to a monthly allowance of coefficient x base of a table, for months
+# fromMonth..toMonth. The latest determination covering a month is the one that applies.
+struct EntitlementDetermined {
+  child @0 :Text;
+  table @1 :Text;
+  category @2 :Circumstance;
+  coefficientMilli @3 :UInt32;             # coefficient x 1000: 2.5 -> 2500
+  decision @4 :Text;                       # decision number, e.g. "1234/QĐ-UBND"
+  fromMonth @5 :Text;                      # YYYY-MM
+  toMonth @6 :Text $optional;              # YYYY-MM; absent = open-ended
 }

@@ -28,6 +28,20 @@ Status CheckId(const std::string& kind, const std::string& id) {
 
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
+// 2500 -> "2.5", 1000 -> "1" (no floating point).
+std::string Coefficient(uint32_t milli) {
+  std::string out = std::to_string(milli / 1000);
+  uint32_t frac = milli % 1000;
+  if (frac) {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, ".%03u", frac);
+    std::string f = buf;
+    while (f.back() == '0') f.pop_back();
+    out += f;
+  }
+  return out;
+}
+
 std::string SeqKey20(uint64_t seq) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "r/%020llu", static_cast<unsigned long long>(seq));
@@ -42,6 +56,11 @@ std::string SubAccount(schema::Restriction r, const std::string& id) {
     case R::CHILD: return "c:" + id;
     default: return "u";
   }
+}
+
+Amount SponsorshipState::MonthlyAt(int32_t month) const {
+  auto it = monthly.upper_bound(month);
+  return it == monthly.begin() ? 0 : std::prev(it)->second;
 }
 
 // ---- records ----
@@ -75,9 +94,36 @@ std::string DomainState::Record(const std::string& key) const {
     const SponsorshipState& s = it->second;
     json paid = json::array();
     for (int32_t m : s.paid) paid.push_back(FormatMonth(m));
-    return Dump({{"sponsor", s.sponsor}, {"child", s.child}, {"fund", s.fund}, {"monthly", s.monthly},
+    json monthly = json::object();
+    for (auto [m, a] : s.monthly) monthly[FormatMonth(m)] = a;
+    return Dump({{"sponsor", s.sponsor}, {"child", s.child}, {"fund", s.fund}, {"monthly", monthly},
                  {"first_month", FormatMonth(s.first_month)}, {"last_month", FormatMonth(s.last_month)},
-                 {"ended", s.ended}, {"paid", paid}});
+                 {"payment_day", s.payment_day}, {"ended", s.ended}, {"paid", paid}});
+  }
+  if (kind == "t/") {
+    auto it = tables_.find(id);
+    if (it == tables_.end()) return "";
+    json rates = json::object();
+    for (auto [m, a] : it->second) rates[FormatMonth(m)] = a;
+    return Dump({{"rates", rates}});
+  }
+  if (kind == "e/") {
+    auto it = entitlements_.find(id);
+    if (it == entitlements_.end()) return "";
+    json list = json::array();
+    for (const Entitlement& e : it->second) {
+      list.push_back({{"table", e.table}, {"coefficient_milli", e.coefficient_milli}, {"decision", e.decision},
+                      {"from_month", FormatMonth(e.from_month)},
+                      {"to_month", e.to_month == kOpenEnded ? "" : FormatMonth(e.to_month)}});
+    }
+    return Dump(list);
+  }
+  if (kind == "a/") {
+    auto it = allowances_.find(id);
+    if (it == allowances_.end()) return "";
+    json paid = json::array();
+    for (int32_t m : it->second) paid.push_back(FormatMonth(m));
+    return Dump({{"paid", paid}});
   }
   if (kind == "b/" || kind == "k/") {
     auto it = amounts_.find(key);
@@ -91,6 +137,13 @@ std::string DomainState::Record(const std::string& key) const {
 }
 
 namespace {
+
+// A month in a stored record; a malformed one throws (caught by FromRecords as a malformed record).
+int32_t Month(const json& v) {
+  auto m = ParseMonth(v.get<std::string>());
+  if (!m.ok()) throw std::runtime_error(m.status().message());
+  return *m;
+}
 
 Result<json> ParseRecord(const std::string& key, const std::string& value) {
   try {
@@ -122,13 +175,28 @@ Result<DomainState> DomainState::FromRecords(const std::map<std::string, std::st
         } else if (kind == "d/") {
           st.donors_[id] = j.at("kind");
         } else if (kind == "c/") {
-          st.children_[id] = *ParseMonth(j.at("birth_month").get<std::string>());
+          st.children_[id] = Month(j.at("birth_month"));
         } else if (kind == "s/") {
-          SponsorshipState s{j.at("sponsor"), j.at("child"), j.at("fund"), j.at("monthly"),
-                             *ParseMonth(j.at("first_month").get<std::string>()),
-                             *ParseMonth(j.at("last_month").get<std::string>()), j.at("ended"), {}};
-          for (const auto& m : j.at("paid")) s.paid.insert(*ParseMonth(m.get<std::string>()));
+          SponsorshipState s{j.at("sponsor"), j.at("child"), j.at("fund"), {},
+                             Month(j.at("first_month")), Month(j.at("last_month")), j.at("payment_day"),
+                             j.at("ended"), {}};
+          for (auto it = j.at("monthly").begin(); it != j.at("monthly").end(); ++it) {
+            s.monthly[Month(it.key())] = it.value().get<Amount>();
+          }
+          for (const auto& m : j.at("paid")) s.paid.insert(Month(m));
           st.sponsorships_[id] = std::move(s);
+        } else if (kind == "t/") {
+          auto& rates = st.tables_[id];
+          for (auto it = j.at("rates").begin(); it != j.at("rates").end(); ++it) rates[Month(it.key())] = it.value().get<Amount>();
+        } else if (kind == "e/") {
+          auto& list = st.entitlements_[id];
+          for (const auto& e : j) {
+            std::string to = e.at("to_month");
+            list.push_back(Entitlement{e.at("table"), e.at("coefficient_milli"), e.at("decision"), Month(e.at("from_month")),
+                                       to.empty() ? kOpenEnded : Month(to)});
+          }
+        } else if (kind == "a/") {
+          for (const auto& m : j.at("paid")) st.allowances_[id].insert(Month(m));
         } else {
           return Status::Corruption("unknown state record '" + key + "'");
         }
@@ -148,6 +216,9 @@ std::map<std::string, std::string> DomainState::Records() const {
   for (const auto& [id, d] : donors_) out["d/" + id] = Record("d/" + id);
   for (const auto& [id, c] : children_) out["c/" + id] = Record("c/" + id);
   for (const auto& [id, s] : sponsorships_) out["s/" + id] = Record("s/" + id);
+  for (const auto& [id, t] : tables_) out["t/" + id] = Record("t/" + id);
+  for (const auto& [id, e] : entitlements_) out["e/" + id] = Record("e/" + id);
+  for (const auto& [id, a] : allowances_) out["a/" + id] = Record("a/" + id);
   for (const auto& [key, v] : amounts_) out[key] = std::to_string(v);
   for (uint64_t seq : reversed_) out[SeqKey20(seq)] = "1";
   return out;
@@ -175,6 +246,9 @@ void DomainState::Rollback() {
     else if (kind == "d/") donors_.erase(id);
     else if (kind == "c/") children_.erase(id);
     else if (kind == "s/") sponsorships_.erase(id);
+    else if (kind == "t/") tables_.erase(id);
+    else if (kind == "e/") entitlements_.erase(id);
+    else if (kind == "a/") allowances_.erase(id);
     else if (kind == "b/" || kind == "k/") amounts_.erase(key);
     else if (kind == "r/") reversed_.erase(std::stoull(id));
     if (!old.empty()) {
@@ -187,6 +261,9 @@ void DomainState::Rollback() {
       donors_.merge(r.donors_);
       children_.merge(r.children_);
       sponsorships_.merge(r.sponsorships_);
+      tables_.merge(r.tables_);
+      entitlements_.merge(r.entitlements_);
+      allowances_.merge(r.allowances_);
       amounts_.merge(r.amounts_);
       reversed_.merge(r.reversed_);
     }
@@ -259,6 +336,44 @@ Status DomainState::Apply(uint64_t seq, P::Reader p, const EntryLookup& lookup) 
     return Status::Ok();
   }
   return ApplyEffect(seq, p, +1, false);
+}
+
+Status DomainState::CheckAllowance(const std::string& child, int32_t month, Amount amount, bool override_reason,
+                                   int sign) {
+  const std::string m = FormatMonth(month);
+  Touch("a/" + child);  // before the set is created below, so an undo restores "absent"
+  std::set<int32_t>& paid = allowances_[child];
+  if (sign > 0) {
+    if (paid.count(month)) return Refuse("child '" + child + "' already received the allowance for " + m);
+    const Entitlement* ent = nullptr;
+    auto it = entitlements_.find(child);
+    if (it != entitlements_.end()) {
+      for (auto e = it->second.rbegin(); e != it->second.rend(); ++e) {
+        if (e->from_month <= month && month <= e->to_month) {
+          ent = &*e;  // the latest determination covering the month applies
+          break;
+        }
+      }
+    }
+    if (ent == nullptr) return Refuse("child '" + child + "' has no allowance entitlement for " + m);
+    const auto& rates = tables_.at(ent->table);
+    auto r = rates.upper_bound(month);
+    if (r == rates.begin()) return Refuse("allowance table '" + ent->table + "' has no rate effective in " + m);
+    Amount base = std::prev(r)->second;
+    // base x coefficient / 1000, rounded half up (coefficients are given in thousandths).
+    MB_ASSIGN_OR_RETURN(Amount scaled, CheckedMul(base, ent->coefficient_milli));
+    MB_ASSIGN_OR_RETURN(scaled, CheckedAdd(scaled, 500));
+    Amount expected = scaled / 1000;
+    if (amount != expected && !override_reason) {
+      return Refuse("allowance of " + std::to_string(amount) + " for " + m + " differs from entitlement " +
+                    Coefficient(ent->coefficient_milli) + " x rate " + std::to_string(base) +
+                    " = " + std::to_string(expected) + " (decision " + ent->decision + "; give override_reason)");
+    }
+  }
+  if (sign > 0) paid.insert(month);
+  else paid.erase(month);
+  if (paid.empty()) allowances_.erase(child);
+  return Status::Ok();
 }
 
 Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool reversing) {
@@ -375,7 +490,8 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
       MB_RETURN_IF_ERROR(need_fund(fund).status());
       MB_RETURN_IF_ERROR(need_child(child));
       if (!donors_.count(sponsor)) return Refuse("sponsor '" + sponsor + "' is not a registered donor");
-      SponsorshipState s{sponsor, child, fund, e.getMonthlyAmount(), *ParseMonth(S(e.getFirstMonth())), 0, false, {}};
+      SponsorshipState s{sponsor, child, fund, {}, *ParseMonth(S(e.getFirstMonth())), 0, e.getPaymentDay(), false, {}};
+      s.monthly[s.first_month] = e.getMonthlyAmount();
       // Default end: the month the child turns 18.
       s.last_month = e.hasLastMonth() ? *ParseMonth(S(e.getLastMonth())) : children_[child] + 18 * 12;
       if (s.last_month < s.first_month) return Refuse("the child turns 18 before the first month");
@@ -446,17 +562,20 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
                                     FormatMonth(sp.first_month) + ".." + FormatMonth(sp.last_month) + ")");
           }
           if (sp.paid.count(month)) return Refuse("sponsorship '" + id + "' month " + FormatMonth(month) + " is already paid");
-          if (e.getAmount() != sp.monthly && !e.hasOverrideReason()) {
+          if (e.getAmount() != sp.MonthlyAt(month) && !e.hasOverrideReason()) {
             return Refuse("instalment of " + std::to_string(e.getAmount()) + " differs from the agreed " +
-                          std::to_string(sp.monthly) + " a month (give override_reason)");
+                          std::to_string(sp.MonthlyAt(month)) + " a month (give override_reason)");
           }
         }
         if (e.getAmount() > 0) MB_RETURN_IF_ERROR(Move(bal(fund, sub), -sign * e.getAmount(), describe(fund, sub)));
         Touch("s/" + id);
         if (sign > 0) sp.paid.insert(month);
         else sp.paid.erase(month);
-      } else if (e.getAmount() > 0) {
-        MB_RETURN_IF_ERROR(Move(bal(fund, sub), -sign * e.getAmount(), describe(fund, sub)));
+      } else {
+        if (e.getKind() == schema::DisbursementKind::MONTHLY_ALLOWANCE) {
+          MB_RETURN_IF_ERROR(CheckAllowance(child, *ParseMonth(S(e.getMonth())), e.getAmount(), e.hasOverrideReason(), sign));
+        }
+        if (e.getAmount() > 0) MB_RETURN_IF_ERROR(Move(bal(fund, sub), -sign * e.getAmount(), describe(fund, sub)));
       }
       if (e.hasItem()) {
         std::string item = S(e.getItem());
@@ -464,6 +583,56 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
         MB_RETURN_IF_ERROR(Move("k/" + fund + "/" + item, -sign * e.getQuantity(), "stock of '" + item + "' in fund '" + fund + "'"));
       }
       return e.getAmount() > 0 ? totals(fund, &FundState::disbursed, sign * e.getAmount()) : Status::Ok();
+    }
+    case P::SPONSORSHIP_AMENDED: {
+      if (reversing) break;
+      auto e = p.getSponsorshipAmended();
+      std::string id = S(e.getSponsorship());
+      auto it = sponsorships_.find(id);
+      if (it == sponsorships_.end()) return Refuse("sponsorship '" + id + "' does not exist");
+      SponsorshipState& sp = it->second;
+      if (sp.ended) return Refuse("sponsorship '" + id + "' has ended; it cannot be amended");
+      int32_t eff = *ParseMonth(S(e.getEffectiveMonth()));
+      if (eff < sp.first_month || eff > sp.last_month) {
+        return Refuse("effective month " + S(e.getEffectiveMonth()) + " is outside sponsorship '" + id + "'");
+      }
+      if (e.getMonthlyAmount() > 0 && !sp.paid.empty() && *sp.paid.rbegin() >= eff) {
+        return Refuse("month " + FormatMonth(*sp.paid.rbegin()) + " from the effective month on is already paid");
+      }
+      int32_t last = e.hasLastMonth() ? *ParseMonth(S(e.getLastMonth())) : sp.last_month;
+      if (last < sp.first_month || (!sp.paid.empty() && *sp.paid.rbegin() > last)) {
+        return Refuse("new last month " + FormatMonth(last) + " is before the first month or a paid month");
+      }
+      Touch("s/" + id);
+      if (e.getMonthlyAmount() > 0) sp.monthly[eff] = e.getMonthlyAmount();
+      sp.last_month = last;
+      if (e.getPaymentDay() > 0) sp.payment_day = e.getPaymentDay();
+      return Status::Ok();
+    }
+    case P::ALLOWANCE_RATE_SET: {
+      if (reversing) break;
+      auto e = p.getAllowanceRateSet();
+      std::string table = S(e.getTable());
+      MB_RETURN_IF_ERROR(CheckId("allowance table", table));
+      int32_t from = *ParseMonth(S(e.getEffectiveFrom()));
+      if (tables_.count(table) && tables_[table].count(from)) {
+        return Refuse("table '" + table + "' already has a rate effective from " + S(e.getEffectiveFrom()));
+      }
+      Touch("t/" + table);
+      tables_[table][from] = e.getBaseAmount();
+      return Status::Ok();
+    }
+    case P::ENTITLEMENT_DETERMINED: {
+      if (reversing) break;
+      auto e = p.getEntitlementDetermined();
+      std::string child = S(e.getChild()), table = S(e.getTable());
+      MB_RETURN_IF_ERROR(need_child(child));
+      if (!tables_.count(table)) return Refuse("allowance table '" + table + "' has no rates");
+      Touch("e/" + child);
+      entitlements_[child].push_back(Entitlement{table, e.getCoefficientMilli(), S(e.getDecision()),
+                                                 *ParseMonth(S(e.getFromMonth())),
+                                                 e.hasToMonth() ? *ParseMonth(S(e.getToMonth())) : kOpenEnded});
+      return Status::Ok();
     }
     case P::EXPENSE: {
       auto e = p.getExpense();

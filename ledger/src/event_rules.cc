@@ -122,6 +122,34 @@ Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line) {
       if (e.getKind() == K::IN_KIND_DISTRIBUTION && !e.hasItem()) return r.Bad("item", "required for an in-kind distribution");
       return Status::Ok();
     }
+    case schema::Entry::Payload::SPONSORSHIP_AMENDED: {
+      auto e = p.getSponsorshipAmended();
+      MB_RETURN_IF_ERROR(r.Month("effective_month", e.getEffectiveMonth()));
+      MB_RETURN_IF_ERROR(r.NonNegative("monthly_amount", e.getMonthlyAmount()));
+      if (e.hasLastMonth()) MB_RETURN_IF_ERROR(r.Month("last_month", e.getLastMonth()));
+      if (e.getPaymentDay() > 28) return r.Bad("payment_day", "must be 1..28 (or 0: unchanged)");
+      if (e.getMonthlyAmount() == 0 && !e.hasLastMonth() && e.getPaymentDay() == 0) {
+        return r.Bad("monthly_amount", "an amendment changes at least one of monthly_amount, last_month, payment_day");
+      }
+      return Status::Ok();
+    }
+    case schema::Entry::Payload::ALLOWANCE_RATE_SET: {
+      auto e = p.getAllowanceRateSet();
+      MB_RETURN_IF_ERROR(r.Month("effective_from", e.getEffectiveFrom()));
+      return r.Positive("base_amount", e.getBaseAmount());
+    }
+    case schema::Entry::Payload::ENTITLEMENT_DETERMINED: {
+      auto e = p.getEntitlementDetermined();
+      MB_RETURN_IF_ERROR(r.Month("from_month", e.getFromMonth()));
+      if (e.hasToMonth()) {
+        MB_RETURN_IF_ERROR(r.Month("to_month", e.getToMonth()));
+        if (e.getToMonth() < e.getFromMonth()) return r.Bad("to_month", "is before from_month");
+      }
+      if (e.getCoefficientMilli() == 0 || e.getCoefficientMilli() > 100'000) {
+        return r.Bad("coefficient_milli", "must be 1..100000 (the coefficient x 1000, e.g. 2500 for 2.5)");
+      }
+      return Status::Ok();
+    }
     case schema::Entry::Payload::EXPENSE: {
       auto e = p.getExpense();
       MB_RETURN_IF_ERROR(r.Positive("amount", e.getAmount()));

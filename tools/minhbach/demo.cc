@@ -171,6 +171,28 @@ Result<std::vector<EventDraft>> DemoEvents() {
           {{"fund", F}, {"child", Id("C-CV", i, 2)}, {"kind", "in_kind_distribution"},
            {"item", i <= 4 ? "savings-book-10m" : "savings-book-5m"}, {"quantity", 1}, {"method", "in_kind"}});
   }
+  // Monthly social allowances under Decree 20/2021/NĐ-CP for ten of the orphans: coefficient 2.5 x base
+  // 360,000 VND = 900,000 VND a month, paid from the provincial budget's allocation.
+  b.Add("p-tcxh", "programme_opened",
+        {{"programme", "P-TCXH"}, {"fund", F}, {"name", "Trợ cấp xã hội hằng tháng"},
+         {"legal_basis", "Nghị định 20/2021/NĐ-CP"}});
+  b.Add("don-tcxh", "donation_received",
+        {{"fund", F}, {"donor", "D-BUDGET"}, {"restriction", "programme"}, {"restricted_to", "P-TCXH"},
+         {"value_date", "2022-01-03"}, {"cash", {{"channel", "treasury"}, {"amount", 27'000'000}}}});
+  b.Add("nd20-2021", "allowance_rate_set",
+        {{"table", "ND20"}, {"effective_from", "2021-07"}, {"base_amount", 360'000}, {"legal_basis", "Nghị định 20/2021/NĐ-CP"}});
+  b.Add("nd20-2024", "allowance_rate_set",
+        {{"table", "ND20"}, {"effective_from", "2024-07"}, {"base_amount", 500'000}, {"legal_basis", "Nghị định 76/2024/NĐ-CP"}});
+  for (int i = 1; i <= 10; ++i) {
+    b.Add(Id("ent", i, 2), "entitlement_determined",
+          {{"child", Id("C-CV", i, 2)}, {"table", "ND20"}, {"category", "orphaned_one_parent"}, {"coefficient_milli", 2500},
+           {"decision", std::to_string(100 + i) + "/QĐ-UBND"}, {"from_month", "2022-01"}});
+    for (int m = 1; m <= 3; ++m) {
+      b.Add(Id("tc", i, 2) + "-" + Month(2022, m), "disbursement",
+            {{"fund", F}, {"child", Id("C-CV", i, 2)}, {"kind", "monthly_allowance"}, {"month", Month(2022, m)},
+             {"paid_from", "programme"}, {"programme", "P-TCXH"}, {"amount", 900'000}, {"method", "bank"}});
+    }
+  }
   b.Add("fees", "expense",
         {{"fund", F}, {"category", "bank_fee"}, {"amount", 1'650'000}, {"description", "Phí chuyển khoản tháng 1-6/2022"}});
   return b.Take();

@@ -41,11 +41,21 @@ struct ProgrammeState {
 
 struct SponsorshipState {
   std::string sponsor, child, fund;
-  Amount monthly = 0;
+  std::map<int32_t, Amount> monthly;        // from month -> monthly amount (agreement, then amendments)
   int32_t first_month = 0, last_month = 0;  // inclusive, as ParseMonth values
+  int payment_day = 0;
   bool ended = false;
   std::set<int32_t> paid;                   // months paid
+  Amount MonthlyAt(int32_t month) const;    // the amount agreed for `month`
 };
+
+struct Entitlement {
+  std::string table;
+  uint32_t coefficient_milli = 0;
+  std::string decision;
+  int32_t from_month = 0, to_month = 0;     // inclusive; to_month = kOpenEnded when absent
+};
+inline constexpr int32_t kOpenEnded = 3000 * 12;
 
 class DomainState {
  public:
@@ -79,6 +89,7 @@ class DomainState {
  private:
   Status ApplyEffect(uint64_t seq, schema::Entry::Payload::Reader p, int sign, bool reversing);
   Status Move(const std::string& key, Amount delta, const std::string& what);  // balances and stocks
+  Status CheckAllowance(const std::string& child, int32_t month, Amount amount, bool override_reason, int sign);
   std::string Record(const std::string& key) const;
   void Touch(const std::string& key);
 
@@ -89,6 +100,9 @@ class DomainState {
   std::map<std::string, SponsorshipState> sponsorships_;
   std::map<std::string, Amount> amounts_;       // "b/<fund>/<sub>" balances, "k/<fund>/<item>" stock
   std::set<uint64_t> reversed_;
+  std::map<std::string, std::map<int32_t, Amount>> tables_;        // allowance table -> effective month -> base
+  std::map<std::string, std::vector<Entitlement>> entitlements_;   // child -> determinations in log order
+  std::map<std::string, std::set<int32_t>> allowances_;            // child -> months an allowance was paid
 
   bool recording_ = false;
   std::map<std::string, std::string> undo_;     // key -> record before Begin() ("" = absent)
