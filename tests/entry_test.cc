@@ -176,3 +176,21 @@ TEST(Entry, OneEntryHasOneEncoding) {
   EXPECT_NE(bad_month.status().message().find("field 'data.birth_month'"), std::string::npos) << bad_month.status().message();
   EXPECT_TRUE(mb::DecodeEntry(build([](auto r) { r.getPayload().getNote().setAmount(-1); })).status().IsCorruption());
 }
+
+// The two-step encoding used by the parallel append path gives exactly the one-step bytes.
+TEST(Entry, UnchainedEncodingPatchesToTheSameBytes) {
+  mb::Sha256 sha;
+  mb::AppendContext ctx;
+  for (int i = 0; i < 50; ++i) {
+    mb::EventDraft d = i % 3 == 0 ? mb::ReversalDraft("r" + std::to_string(i), i, "lý do")
+                                  : mb::NoteDraft("n" + std::to_string(i), std::string(1 + i, 'x'), i * 1000, i % 2 ? "memo" : "");
+    mb::Hash prev = sha.Digest(std::to_string(i));
+    std::string direct, twostep;
+    size_t offset = 0;
+    ASSERT_TRUE(mb::EncodeEntryTo(1000 + i, prev, 42, ctx, d, &direct).ok());
+    ASSERT_TRUE(mb::EncodeEntryUnchained(1000 + i, 42, ctx, d, &twostep, &offset).ok());
+    EXPECT_NE(direct, twostep);
+    mb::PatchPrevHash(&twostep, offset, prev);
+    EXPECT_EQ(direct, twostep) << i;
+  }
+}

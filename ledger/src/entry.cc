@@ -182,6 +182,23 @@ Status EncodeEntryTo(uint64_t seq, const Hash& prev, int64_t recorded_at_micros,
   });
 }
 
+Status EncodeEntryUnchained(uint64_t seq, int64_t recorded_at_micros, const AppendContext& ctx, const EventDraft& draft,
+                            std::string* out, size_t* prev_hash_offset) {
+  MB_RETURN_IF_ERROR(EncodeEntryTo(seq, Hash{}, recorded_at_micros, ctx, draft, out));
+  // Locate the prevHash bytes through a reader over the result (word-aligned copy, as always).
+  std::vector<capnp::word> words(out->size() / 8);
+  std::memcpy(words.data(), out->data(), out->size());
+  kj::ArrayPtr<const capnp::word> segs[1] = {kj::ArrayPtr<const capnp::word>(words.data(), words.size())};
+  return Catching(Status::Code::kInvalidArgument, "encoding entry", [&]() -> Status {
+    capnp::SegmentArrayMessageReader reader(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>(segs, 1));
+    auto prev = reader.getRoot<schema::Entry>().getPrevHash();
+    if (prev.size() != kHashSize) return Status::Internal("prevHash is not 32 bytes after encoding");
+    *prev_hash_offset = static_cast<size_t>(reinterpret_cast<const char*>(prev.begin()) -
+                                            reinterpret_cast<const char*>(words.data()));
+    return Status::Ok();
+  });
+}
+
 Result<Entry> DecodeEntry(std::string_view bytes) {
   MB_ASSIGN_OR_RETURN(EntryReader reader, EntryReader::Open(bytes));
   schema::Entry::Reader r = reader.root();

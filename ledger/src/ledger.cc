@@ -171,6 +171,7 @@ rocksdb::DBOptions DbOptions() {
 }
 
 constexpr int kReadOnlyOpenAttempts = 20;
+constexpr size_t kParallelEncodeMin = 256;  // smaller batches are encoded on the calling thread
 
 Status OpenDb(Ledger::Impl& impl, bool create) {
   fs::path dbdir = fs::path(impl.dir) / kDbDirName;
@@ -407,17 +408,42 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   };
   m.domain.Begin();
   const int64_t now = m.options.clock();
-  uint64_t seq = m.size;
-  Hash prev = m.last_leaf;
-  std::string bytes;
+  // 2a. Encode every new entry; independent of each other once seq is known, so both cores share it. The
+  //     prevHash bytes are patched in 2b, in log order (canonical layout does not depend on them).
+  std::vector<size_t> order;
+  order.reserve(events.size());
   for (size_t i = 0; i < events.size(); ++i) {
-    if (skip[i]) continue;
-    Status st = EncodeEntryTo(seq, prev, now, ctx, events[i], &bytes).WithContext(where(i));
+    if (!skip[i]) order.push_back(i);
+  }
+  const size_t n = order.size();
+  batch_bytes.resize(n);
+  std::vector<size_t> prev_offsets(n);
+  std::vector<Status> encoded(n);
+  auto encode = [&](size_t lo, size_t hi) {
+    for (size_t j = lo; j < hi; ++j) {
+      encoded[j] = EncodeEntryUnchained(m.size + j, now, ctx, events[order[j]], &batch_bytes[j], &prev_offsets[j]);
+    }
+  };
+  if (n >= kParallelEncodeMin) {
+    std::thread helper(encode, n / 2, n);
+    encode(0, n / 2);
+    helper.join();
+  } else {
+    encode(0, n);
+  }
+  // 2b. In log order: limits, chain link, domain invariants, leaf hash, tiles.
+  Hash prev = m.last_leaf;
+  for (size_t j = 0; j < n; ++j) {
+    const size_t i = order[j];
+    const uint64_t seq = m.size + j;
+    std::string& bytes = batch_bytes[j];
+    Status st = encoded[j].WithContext(where(i));
     if (st.ok() && bytes.size() > kEntryBytesMax) {
       st = Status::InvalidArgument(where(i) + ": encoded entry is " + std::to_string(bytes.size()) + " bytes, limit " +
                                    std::to_string(kEntryBytesMax));
     }
     if (st.ok()) {
+      PatchPrevHash(&bytes, prev_offsets[j], prev);
       // The domain invariants, in log order: a refusal rejects the whole batch.
       EntryReader reader = EntryReader::OpenTrusted(bytes);
       st = m.domain.Apply(seq, reader.payload(), lookup).WithContext(where(i));
@@ -431,10 +457,9 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
     wb.Put(m.entries, key, bytes);
     wb.Put(m.index, events[i].idempotency_key, key);
     next.AppendLeaf(m.sha, leaf);
-    batch_bytes.push_back(std::move(bytes));
     prev = leaf;
-    ++seq;
   }
+  const uint64_t seq = m.size + n;
   result.first_seq = m.size;
   result.appended = seq - m.size;
   result.size = seq;

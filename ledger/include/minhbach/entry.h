@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -90,6 +91,14 @@ struct Entry {
 // Encodes entry `seq` from a draft into `out` (cleared first): the append hot path.
 Status EncodeEntryTo(uint64_t seq, const Hash& prev, int64_t recorded_at_micros, const AppendContext& ctx,
                      const EventDraft& draft, std::string* out);
+// The same, in two steps so that encoding can run in parallel while the chain (which needs the previous
+// entry's hash) stays sequential: encode with a zero prevHash, noting where its 32 bytes are, then patch
+// them in. The patched bytes equal EncodeEntryTo's output (a Data object's bytes do not affect layout).
+Status EncodeEntryUnchained(uint64_t seq, int64_t recorded_at_micros, const AppendContext& ctx, const EventDraft& draft,
+                            std::string* out, size_t* prev_hash_offset);
+inline void PatchPrevHash(std::string* bytes, size_t prev_hash_offset, const Hash& prev) {
+  std::memcpy(bytes->data() + prev_hash_offset, prev.data(), kHashSize);
+}
 // Decodes and checks canonical bytes (untrusted). Fails with Corruption naming what is wrong.
 Result<Entry> DecodeEntry(std::string_view bytes);
 // Re-encodes a decoded entry (the exact stored bytes, since decoding accepts one encoding per entry).
