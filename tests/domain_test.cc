@@ -333,36 +333,53 @@ TEST(DomainProperty, MaintainedStateEqualsReplay) {
   ASSERT_TRUE(l->Verify({}, nullptr).ok());
 }
 
-TEST(DomainTamper, ChangedStateRecordIsCaughtByVerify) {
-  mb::testing::TempDir dir;
+namespace {
+
+// A small ledger, then one state record overwritten through the RocksDB API.
+std::string LedgerWithTamperedState(const mb::testing::TempDir& dir, const std::string& key, const std::string& value) {
   {
     auto l = mb::Ledger::Create(dir.Sub("l"), "test.example/st", mb::testing::NullLogger());
-    ASSERT_TRUE(l.ok());
+    EXPECT_TRUE(l.ok());
     auto drafts = mb::ParseJsonLines(
         R"({"type":"fund_opened","idempotency_key":"a","data":{"fund":"F1","name":"n","organisation":"o","currency":"VND"}})"
         "\n"
         R"({"type":"donor_registered","idempotency_key":"b","data":{"donor":"D1","kind":"individual"}})"
         "\n"
+        R"({"type":"child_registered","idempotency_key":"d","data":{"child":"C1","birth_month":"2012-05","area":"51","categories":["abandoned"]}})"
+        "\n"
         R"({"type":"donation_received","idempotency_key":"c","data":{"fund":"F1","donor":"D1","value_date":"2022-01-01","cash":{"channel":"cash","amount":500}}})"
         "\n");
-    ASSERT_TRUE(drafts.ok()) << drafts.status().ToString();
-    ASSERT_TRUE((*l)->Append(*drafts, {}).ok());
+    EXPECT_TRUE(drafts.ok()) << drafts.status().ToString();
+    EXPECT_TRUE((*l)->Append(*drafts, {}).ok());
   }
-  {
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* n : {"default", "entries", "tree", "index", "meta", "state"}) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
-    std::vector<rocksdb::ColumnFamilyHandle*> h;
-    rocksdb::DB* db = nullptr;
-    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.Sub("l") + "/db", cfs, &h, &db).ok());
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), h[5], "b/F1/u", "5000000").ok());  // inflate the balance
-    for (auto* x : h) db->DestroyColumnFamilyHandle(x);
-    delete db;
-  }
-  auto l = mb::Ledger::Open(dir.Sub("l"), mb::testing::NullLogger());
-  ASSERT_TRUE(l.ok());
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* n : {"default", "entries", "tree", "index", "meta", "state"}) cfs.emplace_back(n, rocksdb::ColumnFamilyOptions());
+  std::vector<rocksdb::ColumnFamilyHandle*> h;
+  rocksdb::DB* db = nullptr;
+  EXPECT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir.Sub("l") + "/db", cfs, &h, &db).ok());
+  EXPECT_TRUE(db->Put(rocksdb::WriteOptions(), h[5], key, value).ok());
+  for (auto* x : h) db->DestroyColumnFamilyHandle(x);
+  delete db;
+  return dir.Sub("l");
+}
+
+}  // namespace
+
+TEST(DomainTamper, InflatedBalanceIsRefusedAtOpen) {
+  mb::testing::TempDir dir;
+  auto l = mb::Ledger::Open(LedgerWithTamperedState(dir, "b/F1/u", "5000000"), mb::testing::NullLogger());
+  ASSERT_TRUE(l.status().IsCorruption()) << l.status().ToString();
+  EXPECT_NE(l.status().message().find("fund 'F1' does not conserve money"), std::string::npos) << l.status().message();
+}
+
+TEST(DomainTamper, ChangedStateRecordIsCaughtByVerify) {
+  mb::testing::TempDir dir;
+  auto l = mb::Ledger::Open(LedgerWithTamperedState(dir, "c/C1", R"({"birth_month":"2001-05"})"), mb::testing::NullLogger());
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
   mb::Status s = (*l)->Verify({}, nullptr);
   ASSERT_TRUE(s.IsCorruption()) << s.ToString();
-  EXPECT_NE(s.message().find("domain state: record 'b/F1/u' is 5000000, replay gives 500"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("domain state: record 'c/C1' is {\"birth_month\":\"2001-05\"}, replay gives"), std::string::npos)
+      << s.message();
 }
 
 TEST(Money, HumanAmounts) {
@@ -431,8 +448,16 @@ TEST_F(Domain, AllowancesMatchEntitlementTimesRate) {
   Rejected("disbursement", allowance, "give override_reason");
   allowance["override_reason"] = "Tháng 9 chi theo quyết định bổ sung";
   Ok("disbursement", allowance);
+  // A determination with coefficient 0 ends the entitlement from its first month.
+  Ok("entitlement_determined", {{"child", "C1"}, {"table", "ND20"}, {"category", "orphaned_both_parents"},
+                                {"coefficient_milli", 0}, {"decision", "7/QĐ-UBND"}, {"from_month", "2025-01"}});
+  json ended = allowance;
+  ended["month"] = "2025-02";
+  ended["amount"] = 1'250'000;
+  Rejected("disbursement", ended, "has no allowance entitlement for 2025-02 (ended by decision 7/QĐ-UBND)");
+  Rejected("reversal", {{"seq", ledger_->size() - 1}, {"reason", "x"}}, "an event of type entitlement_determined cannot be reversed");
   // Reversing an allowance reopens its month.
-  Ok("reversal", {{"seq", ledger_->size() - 1}, {"reason", "wrong amount"}});
+  Ok("reversal", {{"seq", ledger_->size() - 2}, {"reason", "wrong amount"}});
   allowance["amount"] = 750'000;
   allowance.erase("override_reason");
   Ok("disbursement", allowance);
@@ -459,5 +484,12 @@ TEST_F(Domain, SponsorshipAmendmentsChangeLaterMonths) {
   Rejected("disbursement", inst("2022-07", 2'500'000), "outside sponsorship 'S1' (2022-01..2022-06)");
   Rejected("sponsorship_amended", {{"sponsorship", "S1"}, {"effective_month", "2022-04"}, {"reason", "nothing"}},
            "changes at least one of");
+  // An amendment from an earlier month replaces later steps too.
+  Ok("sponsorship_agreed", {{"sponsorship", "S3"}, {"sponsor", "D2"}, {"child", "C2"}, {"fund", "F1"},
+                            {"monthly_amount", 1'000'000}, {"first_month", "2023-01"}, {"payment_day", 10}});
+  Ok("sponsorship_amended", {{"sponsorship", "S3"}, {"effective_month", "2023-06"}, {"monthly_amount", 1'500'000}, {"reason", "a"}});
+  Ok("sponsorship_amended", {{"sponsorship", "S3"}, {"effective_month", "2023-04"}, {"monthly_amount", 1'300'000}, {"reason", "b"}});
+  Ok("disbursement", {{"fund", "F1"}, {"child", "C2"}, {"kind", "sponsorship_instalment"}, {"sponsorship", "S3"},
+                      {"month", "2023-07"}, {"amount", 1'300'000}, {"method", "bank"}});
   ExpectVerifies();
 }

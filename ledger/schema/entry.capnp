@@ -259,7 +259,7 @@ struct EntitlementDetermined {
   child @0 :Text;
   table @1 :Text;
   category @2 :Circumstance;
-  coefficientMilli @3 :UInt32;             # coefficient x 1000: 2.5 -> 2500
+  coefficientMilli @3 :UInt32;             # coefficient x 1000: 2.5 -> 2500; 0 = not entitled (ends one)
   decision @4 :Text;                       # decision number, e.g. "1234/QĐ-UBND"
   fromMonth @5 :Text;                      # YYYY-MM
   toMonth @6 :Text $optional;              # YYYY-MM; absent = open-ended

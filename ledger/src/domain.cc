@@ -356,6 +356,10 @@ Status DomainState::CheckAllowance(const std::string& child, int32_t month, Amou
       }
     }
     if (ent == nullptr) return Refuse("child '" + child + "' has no allowance entitlement for " + m);
+    if (ent->coefficient_milli == 0) {
+      return Refuse("child '" + child + "' has no allowance entitlement for " + m + " (ended by decision " +
+                    ent->decision + ")");
+    }
     const auto& rates = tables_.at(ent->table);
     auto r = rates.upper_bound(month);
     if (r == rates.begin()) return Refuse("allowance table '" + ent->table + "' has no rate effective in " + m);
@@ -600,11 +604,15 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
         return Refuse("month " + FormatMonth(*sp.paid.rbegin()) + " from the effective month on is already paid");
       }
       int32_t last = e.hasLastMonth() ? *ParseMonth(S(e.getLastMonth())) : sp.last_month;
-      if (last < sp.first_month || (!sp.paid.empty() && *sp.paid.rbegin() > last)) {
-        return Refuse("new last month " + FormatMonth(last) + " is before the first month or a paid month");
+      if (last < sp.first_month || last < eff - 1 || (!sp.paid.empty() && *sp.paid.rbegin() > last)) {
+        return Refuse("new last month " + FormatMonth(last) + " is before the first month, the effective month or a paid month");
       }
       Touch("s/" + id);
-      if (e.getMonthlyAmount() > 0) sp.monthly[eff] = e.getMonthlyAmount();
+      if (e.getMonthlyAmount() > 0) {
+        // "From the effective month on": later steps recorded earlier are replaced too.
+        sp.monthly.erase(sp.monthly.upper_bound(eff), sp.monthly.end());
+        sp.monthly[eff] = e.getMonthlyAmount();
+      }
       sp.last_month = last;
       if (e.getPaymentDay() > 0) sp.payment_day = e.getPaymentDay();
       return Status::Ok();
@@ -645,9 +653,10 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
     }
   }
   if (reversing) {
-    return Refuse(std::string("a ") + PayloadTypeName(p) +
-                  " cannot be reversed: openings, registrations and agreements are permanent (close a programme "
-                  "with programme_closed, end a sponsorship with sponsorship_ended)");
+    return Refuse("an event of type " + PayloadTypeName(p) +
+                  " cannot be reversed: openings, registrations, agreements and decisions are permanent; record the "
+                  "event that supersedes it (programme_closed, sponsorship_ended or sponsorship_amended, a new rate "
+                  "or entitlement determination)");
   }
   return Refuse(at + "unknown event type");
 }

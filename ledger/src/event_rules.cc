@@ -145,8 +145,8 @@ Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line) {
         MB_RETURN_IF_ERROR(r.Month("to_month", e.getToMonth()));
         if (e.getToMonth() < e.getFromMonth()) return r.Bad("to_month", "is before from_month");
       }
-      if (e.getCoefficientMilli() == 0 || e.getCoefficientMilli() > 100'000) {
-        return r.Bad("coefficient_milli", "must be 1..100000 (the coefficient x 1000, e.g. 2500 for 2.5)");
+      if (e.getCoefficientMilli() > 100'000) {
+        return r.Bad("coefficient_milli", "must be 0..100000 (the coefficient x 1000, e.g. 2500 for 2.5; 0 ends an entitlement)");
       }
       return Status::Ok();
     }
@@ -160,7 +160,7 @@ Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line) {
       return Status::Ok();
     }
   }
-  return Status::InvalidArgument("line " + std::to_string(line) + ": unknown event type");
+  return Status::InvalidArgument((line ? "line " + std::to_string(line) + ": " : std::string()) + "unknown event type");
 }
 
 }  // namespace minhbach

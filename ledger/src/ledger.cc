@@ -223,9 +223,9 @@ Status LoadTail(Ledger::Impl& impl) {
 
 Status LoadTailChecked(Ledger::Impl& impl) {
   MB_ASSIGN_OR_RETURN(std::string format, impl.Get(impl.meta, kMetaFormat, "format record"));
-  if (format == "minhbach-ledger-1") {
-    return Status::InvalidArgument("ledger format 'minhbach-ledger-1' (before the domain state) is not supported by "
-                                   "this build ('" + std::string(kFormatVersion) + "'); there is no migration yet");
+  if (format == "minhbach-ledger-1" || format == "minhbach-ledger-2") {
+    return Status::InvalidArgument("ledger format '" + format + "' is older than this build's ('" +
+                                   std::string(kFormatVersion) + "'); there is no migration yet");
   }
   if (format != kFormatVersion) return Status::Corruption("unknown ledger format '" + format + "'");
   MB_ASSIGN_OR_RETURN(impl.origin, impl.Get(impl.meta, kMetaOrigin, "origin record"));
@@ -281,6 +281,7 @@ Status LoadTailChecked(Ledger::Impl& impl) {
     MB_RETURN_IF_ERROR(FromRocks(it->status(), "reading domain state"));
   }
   MB_ASSIGN_OR_RETURN(impl.domain, DomainState::FromRecords(records));
+  if (Status c = impl.domain.CheckConservation(); !c.ok()) return Status::Corruption("domain state: " + c.message());
   if (n > 0 && impl.builder.Find(0, n - 1) != std::optional<Hash>(impl.last_leaf)) {
     return Status::Corruption("tile 0/" + std::to_string((n - 1) / kTileWidth) +
                               ": last leaf hash does not match the head record");

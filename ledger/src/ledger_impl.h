@@ -26,7 +26,7 @@ inline constexpr const char* kMetaHead = "head";      // size (8 BE) || leaf has
 inline constexpr const char* kMetaOrigin = "origin";
 inline constexpr const char* kMetaVkey = "vkey";
 inline constexpr const char* kMetaFormat = "format";
-inline constexpr const char* kFormatVersion = "minhbach-ledger-2";  // 2: adds the "state" family
+inline constexpr const char* kFormatVersion = "minhbach-ledger-3";  // 2: "state" family; 3: allowances
 inline constexpr const char* kMetaCheckpointPrefix = "cp/";  // "cp/" || number (8 BE) -> signed note
 
 std::string SeqKey(uint64_t seq);

@@ -398,7 +398,8 @@ int CmdDemo(const Globals& g, const std::string& origin) {
   } else {
     std::cout << "appended " << mb::cli::Grouped(r->appended + r2->appended)
               << " demo entries (a provincial fund: 24 sponsored Covid-19 orphans, 1,710 children under Resolution "
-                 "68/NQ-CP, 400 pupils' gifts, 90 bicycles, 6 savings books, one correction by reversal); "
+                 "68/NQ-CP, 400 pupils' gifts, 90 bicycles, 6 savings books, Decree 20 allowances for 10 children, one "
+                 "correction by reversal); "
                  "signed checkpoint:\n\n"
               << *note << "\n";
     PrintReport(**l, report);

@@ -1,7 +1,7 @@
 // The domain invariants of the write side: the state they need, derived from the log alone.
 // See docs/events.md ("Invariants") for every rule and its error message.
 //
-// DomainState applies one entry's payload at a time and refuses one that breaks an invariant. The ledger applies a whole batch under a Journal and rolls back on the first refusal,
+// DomainState applies one entry's payload at a time and refuses one that breaks an invariant. The ledger applies a whole batch between Begin() and Commit() and rolls back on the first refusal,
 // so a rejected batch changes nothing. The state persists in the ledger's "state" column family (one
 // record per entity, written in the same WriteBatch as the entries) and is rebuilt by replay in verify.
 #pragma once
