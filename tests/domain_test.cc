@@ -67,6 +67,16 @@ class Domain : public ::testing::Test {
     d.update(extra);
     return d;
   }
+  // 100,000,000 VND in F1 and sponsorship S1: D1 sponsors C1 (born 2010-03) at 2,000,000 a month from 2022-01.
+  void FundAndAgreeS1() {
+    Ok("donation_received", Cash("F1", "D1", 100'000'000));
+    Ok("sponsorship_agreed", {{"sponsorship", "S1"}, {"sponsor", "D1"}, {"child", "C1"}, {"fund", "F1"},
+                              {"monthly_amount", 2'000'000}, {"first_month", "2022-01"}, {"payment_day", 10}});
+  }
+  static json Instalment(const std::string& sponsorship, const std::string& child, const std::string& month, int64_t amount) {
+    return json{{"fund", "F1"}, {"child", child}, {"kind", "sponsorship_instalment"}, {"sponsorship", sponsorship},
+                {"month", month}, {"amount", amount}, {"method", "bank"}};
+  }
   void ExpectVerifies() {
     mb::Status s = ledger_->Verify({}, nullptr);
     EXPECT_TRUE(s.ok()) << s.ToString();
@@ -135,13 +145,8 @@ TEST_F(Domain, InKindStockNeverNegative) {
 }
 
 TEST_F(Domain, SponsorshipMonthsAndEnd) {
-  Ok("donation_received", Cash("F1", "D1", 100'000'000));
-  Ok("sponsorship_agreed", {{"sponsorship", "S1"}, {"sponsor", "D1"}, {"child", "C1"}, {"fund", "F1"},
-                            {"monthly_amount", 2'000'000}, {"first_month", "2022-01"}, {"payment_day", 10}});
-  auto inst = [](const std::string& month, int64_t amount) {
-    return json{{"fund", "F1"}, {"child", "C1"}, {"kind", "sponsorship_instalment"}, {"sponsorship", "S1"},
-                {"month", month}, {"amount", amount}, {"method", "bank"}};
-  };
+  FundAndAgreeS1();
+  auto inst = [](const std::string& month, int64_t amount) { return Instalment("S1", "C1", month, amount); };
   Ok("disbursement", inst("2022-01", 2'000'000));
   Rejected("disbursement", inst("2022-01", 2'000'000), "month 2022-01 is already paid");
   Rejected("disbursement", inst("2021-12", 2'000'000), "outside sponsorship 'S1' (2022-01..2028-03)");  // turns 18 in 2028-03
@@ -151,9 +156,7 @@ TEST_F(Domain, SponsorshipMonthsAndEnd) {
   json with_reason = inst("2022-02", 1'500'000);
   with_reason["override_reason"] = "Sponsor paid part of the month directly";
   Ok("disbursement", with_reason);
-  Rejected("disbursement", {{"fund", "F1"}, {"child", "C2"}, {"kind", "sponsorship_instalment"}, {"sponsorship", "S1"},
-                            {"month", "2022-03"}, {"amount", 2'000'000}, {"method", "bank"}},
-           "is for child 'C1', not 'C2'");
+  Rejected("disbursement", Instalment("S1", "C2", "2022-03", 2'000'000), "is for child 'C1', not 'C2'");
   Rejected("sponsorship_ended", {{"sponsorship", "S1"}, {"last_month", "2022-06"}, {"reason", "x"}}, "after the last month is already paid");
   Ok("disbursement", inst("2022-03", 2'000'000));
   ExpectVerifies();
@@ -465,13 +468,8 @@ TEST_F(Domain, AllowancesMatchEntitlementTimesRate) {
 }
 
 TEST_F(Domain, SponsorshipAmendmentsChangeLaterMonths) {
-  Ok("donation_received", Cash("F1", "D1", 100'000'000));
-  Ok("sponsorship_agreed", {{"sponsorship", "S1"}, {"sponsor", "D1"}, {"child", "C1"}, {"fund", "F1"},
-                            {"monthly_amount", 2'000'000}, {"first_month", "2022-01"}, {"payment_day", 10}});
-  auto inst = [](const std::string& month, int64_t amount) {
-    return json{{"fund", "F1"}, {"child", "C1"}, {"kind", "sponsorship_instalment"}, {"sponsorship", "S1"},
-                {"month", month}, {"amount", amount}, {"method", "bank"}};
-  };
+  FundAndAgreeS1();
+  auto inst = [](const std::string& month, int64_t amount) { return Instalment("S1", "C1", month, amount); };
   Ok("disbursement", inst("2022-01", 2'000'000));
   Rejected("sponsorship_amended", {{"sponsorship", "S1"}, {"effective_month", "2022-01"}, {"monthly_amount", 2'500'000}, {"reason", "x"}},
            "already paid");
@@ -489,7 +487,6 @@ TEST_F(Domain, SponsorshipAmendmentsChangeLaterMonths) {
                             {"monthly_amount", 1'000'000}, {"first_month", "2023-01"}, {"payment_day", 10}});
   Ok("sponsorship_amended", {{"sponsorship", "S3"}, {"effective_month", "2023-06"}, {"monthly_amount", 1'500'000}, {"reason", "a"}});
   Ok("sponsorship_amended", {{"sponsorship", "S3"}, {"effective_month", "2023-04"}, {"monthly_amount", 1'300'000}, {"reason", "b"}});
-  Ok("disbursement", {{"fund", "F1"}, {"child", "C2"}, {"kind", "sponsorship_instalment"}, {"sponsorship", "S3"},
-                      {"month", "2023-07"}, {"amount", 1'300'000}, {"method", "bank"}});
+  Ok("disbursement", Instalment("S3", "C2", "2023-07", 1'300'000));
   ExpectVerifies();
 }
