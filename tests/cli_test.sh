@@ -52,4 +52,18 @@ expect_rc 1 "$B" --ledger "$L" verify --key "$OTHER"                    # signed
 expect_rc 0 "$B" --ledger "$T/demo" demo --json
 grep -q '"ok":true' "$T/out" || fail "demo did not verify"
 expect_rc 2 "$B" --ledger "$T/demo" demo                                  # refuses a non-empty ledger
+
+# Read models: balances and a child's history, --json, unknown ids, rebuild.
+expect_rc 0 "$B" --ledger "$T/demo" balance
+grep -q 'p:P-NQ68' "$T/out" || fail "balance lacks the Resolution 68 programme"
+grep -q '1.710.000.000 ₫' "$T/out" || fail "balance does not group VND amounts"
+expect_rc 0 "$B" --ledger "$T/demo" balance --fund F-QNG --json
+grep -q '"balance":36000000' "$T/out" || fail "child-restricted balance of C-CV-07 wrong"
+expect_rc 2 "$B" --ledger "$T/demo" balance --fund F-NONE
+expect_rc 0 "$B" --ledger "$T/demo" child C-HS-0399
+grep -q 'reversed by' "$T/out" || fail "child history does not show the reversal"
+expect_rc 2 "$B" --ledger "$T/demo" child C-NOBODY
+grep -q "not registered" "$T/err" || fail "unknown child message"
+expect_rc 0 "$B" --ledger "$T/demo" rebuild --json
+grep -q '"entries":4980' "$T/out" || fail "rebuild"
 echo "cli test: 1 passed, 0 failed"

@@ -13,11 +13,13 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <chrono>
 #include <sstream>
 
 #include "cli_util.h"
 #include "demo.h"
 #include "minhbach/ledger.h"
+#include "minhbach/projections.h"
 
 namespace mb = minhbach;
 using nlohmann::json;
@@ -359,6 +361,97 @@ int CmdStatus(const Globals& g) {
   return 0;
 }
 
+// Opens the read models beside the ledger (dir/projections) and catches them up, with progress.
+mb::Result<std::unique_ptr<mb::Projections>> OpenReadModels(const Globals& g, const mb::Ledger& l) {
+  mb::cli::Progress progress("read models", !g.json);
+  auto p = mb::Projections::Open(l, g.ledger_dir + "/projections", g.log,
+                                 [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
+  progress.Finish();
+  return p;
+}
+
+int CmdBalance(const Globals& g, const std::string& fund) {
+  auto l = OpenLedger(g, true);
+  if (!l.ok()) return Fail(g, l.status());
+  auto p = OpenReadModels(g, **l);
+  if (!p.ok()) return Fail(g, p.status());
+  auto rows = (*p)->Balances(fund);
+  if (!rows.ok()) return Fail(g, rows.status());
+  if (g.json) {
+    json a = json::array();
+    for (const auto& r : *rows) {
+      a.push_back({{"fund", r.fund}, {"subaccount", r.subaccount}, {"received", r.received},
+                   {"allocated_in", r.allocated_in}, {"allocated_out", r.allocated_out}, {"disbursed", r.disbursed},
+                   {"expensed", r.expensed}, {"balance", r.balance}});
+    }
+    std::cout << Dump(json{{"ok", true}, {"position", (*p)->position()}, {"balances", a}}) << "\n";
+    return 0;
+  }
+  mb::cli::Table t({"fund", "sub-account", "received", "allocated in", "allocated out", "disbursed", "expensed", "balance"},
+                   {false, false, true, true, true, true, true, true});
+  for (const auto& r : *rows) {
+    t.Row({r.fund, r.subaccount, mb::FormatVnd(r.received), mb::FormatVnd(r.allocated_in), mb::FormatVnd(r.allocated_out),
+           mb::FormatVnd(r.disbursed), mb::FormatVnd(r.expensed), mb::FormatVnd(r.balance)});
+  }
+  std::cout << t.Render() << "(sub-accounts: u = unrestricted, p:<programme>, c:<child>; as of entry "
+            << (*p)->position() << ")\n";
+  return 0;
+}
+
+int CmdChild(const Globals& g, const std::string& child) {
+  auto l = OpenLedger(g, true);
+  if (!l.ok()) return Fail(g, l.status());
+  auto p = OpenReadModels(g, **l);
+  if (!p.ok()) return Fail(g, p.status());
+  auto rows = (*p)->ChildHistory(child);
+  if (!rows.ok()) return Fail(g, rows.status());
+  if (g.json) {
+    json a = json::array();
+    for (const auto& r : *rows) {
+      a.push_back({{"seq", r.seq}, {"recorded_at", r.recorded_at}, {"type", r.type}, {"kind", r.kind},
+                   {"fund", r.fund}, {"programme", r.programme}, {"sponsorship", r.sponsorship}, {"month", r.month},
+                   {"item", r.item}, {"quantity", r.quantity}, {"from", r.from}, {"amount", r.amount},
+                   {"leaf_hash", r.leaf_hash}, {"reversed_by", r.reversed_by}, {"reverses", r.reverses}});
+    }
+    std::cout << Dump(json{{"ok", true}, {"child", child}, {"history", a}}) << "\n";
+    return 0;
+  }
+  mb::cli::Table t({"seq", "date", "event", "kind", "month", "amount", "goods", "from / note", "status"},
+                   {true, false, false, false, false, true, false, false, false});
+  mb::Amount total = 0;
+  for (const auto& r : *rows) {
+    std::string status = r.reversed_by ? "reversed by " + std::to_string(r.reversed_by)
+                                       : r.reverses ? "reverses " + std::to_string(r.reverses) : "";
+    std::string goods = r.item.empty() ? "" : std::to_string(r.quantity) + " x " + r.item;
+    bool money_to_child = r.type == "disbursement" || (r.type == "reversal" && r.kind == "disbursement");
+    if (money_to_child) total += r.amount;
+    t.Row({std::to_string(r.seq), r.recorded_at.substr(0, 10), r.type, r.kind, r.month,
+           r.amount ? mb::FormatVnd(r.amount) : "", goods, mb::cli::Truncate(r.from, 40), status});
+  }
+  std::cout << "child " << child << "\n" << t.Render() << "total paid to or for the child (after reversals): "
+            << mb::FormatVnd(total) << "\n";
+  return 0;
+}
+
+int CmdRebuild(const Globals& g) {
+  auto l = OpenLedger(g, true);
+  if (!l.ok()) return Fail(g, l.status());
+  auto p = OpenReadModels(g, **l);
+  if (!p.ok()) return Fail(g, p.status());
+  mb::cli::Progress progress("rebuild", !g.json);
+  auto t0 = std::chrono::steady_clock::now();
+  mb::Status s = (*p)->Rebuild(**l, [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
+  progress.Finish();
+  if (!s.ok()) return Fail(g, s);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (g.json) {
+    std::cout << Dump(json{{"ok", true}, {"entries", (*l)->size()}, {"seconds", secs}}) << "\n";
+  } else {
+    std::cout << "rebuilt the read models from " << mb::cli::Grouped((*l)->size()) << " entries in " << secs << " s\n";
+  }
+  return 0;
+}
+
 int CmdDemo(const Globals& g, const std::string& origin) {
   namespace fs = std::filesystem;
   auto ctx = Context(g);
@@ -454,6 +547,13 @@ int main(int argc, char** argv) {
 
   auto* status = app.add_subcommand("status", "Show the ledger's size, root and keys");
 
+  std::string fund_id, child_id;
+  auto* balance = app.add_subcommand("balance", "Fund balances per sub-account, from the read models");
+  balance->add_option("--fund", fund_id, "Only this fund");
+  auto* child_cmd = app.add_subcommand("child", "A child's support history by pseudonymous id");
+  child_cmd->add_option("id", child_id, "Child id, e.g. C-0001")->required();
+  auto* rebuild = app.add_subcommand("rebuild", "Drop the read models and rebuild them from the log");
+
   auto* prove = app.add_subcommand("prove", "Print RFC 9162 proofs");
   prove->require_subcommand(1);
   prove->fallthrough();
@@ -486,6 +586,9 @@ int main(int argc, char** argv) {
   if (*verify) return CmdVerify(g, vkey);
   if (*log) return CmdLog(g, from, limit);
   if (*status) return CmdStatus(g);
+  if (*balance) return CmdBalance(g, fund_id);
+  if (*child_cmd) return CmdChild(g, child_id);
+  if (*rebuild) return CmdRebuild(g);
   if (*incl) return CmdProveInclusion(g, seq, tree_size);
   if (*cons) return CmdProveConsistency(g, size1, size2);
   return 2;
