@@ -134,7 +134,7 @@ TEST(Projections, ReversalsShowInHistoryAndBalances) {
                       Line(&key, "donation_received", {{"fund", "F"}, {"donor", "D"}, {"value_date", "2022-01-01"}, {"restriction", "child"},
                                                        {"restricted_to", "C"}, {"cash", {{"channel", "bank"}, {"amount", 5'000'000}}}}) +
                       Line(&key, "disbursement", {{"fund", "F"}, {"child", "C"}, {"kind", "gift"}, {"paid_from", "child"}, {"amount", 2'000'000}, {"method", "cash"}}) +
-                      Line(&key, "reversal", {{"seq", 4}, {"reason", "sai số tiền"}});
+                      Line(&key, "reversal", {{"seq", 4}, {"reason", "sai \"số\" tiền\\\ndòng 2"}});
   auto drafts = mb::ParseJsonLines(lines);
   ASSERT_TRUE(drafts.ok()) << drafts.status().ToString();
   ASSERT_TRUE(ledger->Append(*drafts, {}).ok());
@@ -147,6 +147,7 @@ TEST(Projections, ReversalsShowInHistoryAndBalances) {
   EXPECT_EQ((*h)[2].reversed_by, 5u);
   EXPECT_EQ((*h)[3].reverses, 4u);
   EXPECT_EQ((*h)[3].amount, -2'000'000);
+  EXPECT_EQ((*h)[3].from, "sai \"số\" tiền\\\ndòng 2");  // quotes, backslash and newline survive the record
   auto b = (*p)->Balances("F");
   ASSERT_TRUE(b.ok());
   ASSERT_EQ(b->size(), 1u);
