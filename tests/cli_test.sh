@@ -64,6 +64,11 @@ expect_rc 0 "$B" --ledger "$T/demo" child C-HS-0399
 grep -q 'reversed by' "$T/out" || fail "child history does not show the reversal"
 expect_rc 2 "$B" --ledger "$T/demo" child C-NOBODY
 grep -q "not registered" "$T/err" || fail "unknown child message"
+expect_rc 0 "$B" --ledger "$T/demo" sponsorships --as-of 2022-06 --arrears
+grep -q "24 sponsorships, 23 fully paid, 1 in arrears (2 months, 4.000.000 ₫)" "$T/out" || fail "sponsorship compliance line"
+expect_rc 0 "$B" --ledger "$T/demo" sponsorships --child C-CV-24 --as-of 2022-06 --json
+grep -q '"missing":\["2022-05","2022-06"\]' "$T/out" || fail "arrears months"
+expect_rc 2 "$B" --ledger "$T/demo" sponsorships --as-of 2022-13
 expect_rc 0 "$B" --ledger "$T/demo" rebuild --json
 grep -q '"entries":4980' "$T/out" || fail "rebuild"
 echo "cli test: 1 passed, 0 failed"

@@ -159,3 +159,44 @@ TEST(Projections, ReversalsShowInHistoryAndBalances) {
   EXPECT_EQ(mb::FormatVnd(2'000'000), "2.000.000 ₫");
   EXPECT_EQ(mb::FormatVnd(-500), "-500 ₫");
 }
+
+TEST(Projections, SponsorshipScheduleShowsArrearsAndReopensThemOnReversal) {
+  mb::testing::TempDir dir;
+  auto ledger = NewLedger(dir);
+  int key = 0;
+  auto inst = [&](const std::string& month, int64_t amount) {
+    return Line(&key, "disbursement", {{"fund", "F"}, {"child", "C"}, {"kind", "sponsorship_instalment"}, {"sponsorship", "S"},
+                                      {"month", month}, {"amount", amount}, {"method", "bank"}});
+  };
+  std::string lines = Line(&key, "fund_opened", {{"fund", "F"}, {"name", "n"}, {"organisation", "o"}, {"currency", "VND"}}) +
+                      Line(&key, "donor_registered", {{"donor", "D"}, {"display_name", "Công ty A"}, {"kind", "organisation"}}) +
+                      Line(&key, "child_registered", {{"child", "C"}, {"birth_month", "2010-03"}, {"area", "51"}, {"categories", {"abandoned"}}}) +
+                      Line(&key, "donation_received", {{"fund", "F"}, {"donor", "D"}, {"value_date", "2022-01-01"},
+                                                       {"cash", {{"channel", "bank"}, {"amount", 100'000'000}}}}) +
+                      Line(&key, "sponsorship_agreed", {{"sponsorship", "S"}, {"sponsor", "D"}, {"child", "C"}, {"fund", "F"},
+                                                        {"monthly_amount", 2'000'000}, {"first_month", "2022-01"}, {"payment_day", 5}}) +
+                      inst("2022-01", 2'000'000) + inst("2022-02", 2'000'000) +                        // seq 5, 6
+                      Line(&key, "sponsorship_amended", {{"sponsorship", "S"}, {"effective_month", "2022-04"},
+                                                         {"monthly_amount", 3'000'000}, {"reason", "tăng"}}) +
+                      inst("2022-04", 3'000'000) +                                                    // seq 8; 2022-03 missing
+                      Line(&key, "reversal", {{"seq", 6}, {"reason", "bounced"}});                    // 2022-02 missing again
+  auto drafts = mb::ParseJsonLines(lines);
+  ASSERT_TRUE(drafts.ok()) << drafts.status().ToString();
+  auto appended = ledger->Append(*drafts, {});
+  ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+  auto p = mb::Projections::Open(*ledger, dir.Sub("p"), mb::testing::NullLogger());
+  ASSERT_TRUE(p.ok());
+  auto rows = (*p)->Sponsorships("C", "2022-05");
+  ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+  ASSERT_EQ(rows->size(), 1u);
+  const auto& r = (*rows)[0];
+  EXPECT_EQ(r.sponsor, "Công ty A");
+  EXPECT_EQ(r.last_month, "2028-03");  // the month the child turns 18
+  EXPECT_EQ(r.months_due, 5u);
+  EXPECT_EQ(r.months_paid, 2u);
+  EXPECT_EQ(r.missing, (std::vector<std::string>{"2022-02", "2022-03", "2022-05"}));
+  EXPECT_EQ(r.owed, 2'000'000 + 2'000'000 + 3'000'000);  // amounts in force for each missing month
+  EXPECT_EQ(r.committed, int64_t{3'000'000} * (*mb::ParseMonth("2028-03") - *mb::ParseMonth("2022-05")));
+  EXPECT_TRUE((*p)->Sponsorships("nobody", "2022-05").status().IsNotFound());
+  EXPECT_FALSE((*p)->Sponsorships("", "2022-13").ok());
+}

@@ -20,7 +20,7 @@ using nlohmann::json;
 using P = schema::Entry::Payload;
 
 constexpr const char* kFormatKey = "format";
-constexpr const char* kFormat = "minhbach-projections-1";
+constexpr const char* kFormat = "minhbach-projections-2";  // 2: sponsorship schedules
 constexpr const char* kPositionKey = "pos";
 constexpr uint64_t kFlushEveryEntries = 65536;  // bounds the dirty-record cache during long catch-ups
 
@@ -173,6 +173,7 @@ class Projections::Impl {
                  Amount balance_delta);
   Status AddRow(const std::string& child, const HistoryRow& row);
   Status MoneyEffect(P::Reader p, int sign);
+  Status ScheduleEffect(P::Reader p, int sign);
   Status HistoryEffect(uint64_t seq, const HistoryRow& base, P::Reader p);
   Status CatchUp(const Ledger& ledger);
   Status Wipe();
@@ -290,6 +291,69 @@ Status Projections::Impl::MoneyEffect(P::Reader p, int sign) {
   }
 }
 
+// Sponsorship schedules ("sp/<id>"): the agreement, its amount steps, its end, and the months paid.
+Status Projections::Impl::ScheduleEffect(P::Reader p, int sign) {
+  auto load = [&](const std::string& id) -> Result<json> {
+    MB_ASSIGN_OR_RETURN(std::string v, Get("sp/" + id));
+    if (v.empty()) return Status::Corruption("read model has no schedule for sponsorship '" + id + "'");
+    return json::parse(v);
+  };
+  switch (p.which()) {
+    case P::SPONSORSHIP_AGREED: {
+      auto e = p.getSponsorshipAgreed();
+      std::string last = S(e.getLastMonth());
+      if (last.empty()) {  // the month the child turns 18
+        MB_ASSIGN_OR_RETURN(std::string birth, Get("c/" + S(e.getChild())));
+        MB_ASSIGN_OR_RETURN(int32_t b, ParseMonth(birth));
+        last = FormatMonth(b + 18 * 12);
+      }
+      MB_ASSIGN_OR_RETURN(std::string sponsor, Get("d/" + S(e.getSponsor())));
+      json j = {{"child", S(e.getChild())}, {"sponsor", sponsor.empty() ? "anonymous" : sponsor}, {"fund", S(e.getFund())},
+                {"first", S(e.getFirstMonth())}, {"last", last}, {"ended", false},
+                {"monthly", {{S(e.getFirstMonth()), e.getMonthlyAmount()}}}, {"paid", json::array()}};
+      Put("sp/" + S(e.getSponsorship()), JsonText(j));
+      return Status::Ok();
+    }
+    case P::SPONSORSHIP_AMENDED: {
+      auto e = p.getSponsorshipAmended();
+      MB_ASSIGN_OR_RETURN(json j, load(S(e.getSponsorship())));
+      std::string eff = S(e.getEffectiveMonth());
+      if (e.getMonthlyAmount() > 0) {
+        json steps = json::object();
+        for (auto it = j["monthly"].begin(); it != j["monthly"].end(); ++it) {
+          if (it.key() <= eff) steps[it.key()] = it.value();
+        }
+        steps[eff] = e.getMonthlyAmount();
+        j["monthly"] = steps;
+      }
+      if (e.hasLastMonth()) j["last"] = S(e.getLastMonth());
+      Put("sp/" + S(e.getSponsorship()), JsonText(j));
+      return Status::Ok();
+    }
+    case P::SPONSORSHIP_ENDED: {
+      auto e = p.getSponsorshipEnded();
+      MB_ASSIGN_OR_RETURN(json j, load(S(e.getSponsorship())));
+      j["ended"] = true;
+      j["last"] = S(e.getLastMonth());
+      Put("sp/" + S(e.getSponsorship()), JsonText(j));
+      return Status::Ok();
+    }
+    case P::DISBURSEMENT: {
+      auto e = p.getDisbursement();
+      if (e.getKind() != schema::DisbursementKind::SPONSORSHIP_INSTALMENT) return Status::Ok();
+      MB_ASSIGN_OR_RETURN(json j, load(S(e.getSponsorship())));
+      std::set<std::string> paid = j["paid"].get<std::set<std::string>>();
+      if (sign > 0) paid.insert(S(e.getMonth()));
+      else paid.erase(S(e.getMonth()));
+      j["paid"] = paid;
+      Put("sp/" + S(e.getSponsorship()), JsonText(j));
+      return Status::Ok();
+    }
+    default:
+      return Status::Ok();
+  }
+}
+
 // The child-history row an entry adds, if it concerns a child.
 Status Projections::Impl::HistoryEffect(uint64_t seq, const HistoryRow& base, P::Reader p) {
   HistoryRow row = base;
@@ -395,6 +459,7 @@ Status Projections::Impl::ApplyUnchecked(const Ledger& ledger, uint64_t seq, std
     MB_ASSIGN_OR_RETURN(std::string old_bytes, ledger.GetEntry(target));
     MB_ASSIGN_OR_RETURN(EntryReader old, EntryReader::Open(old_bytes));
     MB_RETURN_IF_ERROR(MoneyEffect(old.payload(), -1));
+    MB_RETURN_IF_ERROR(ScheduleEffect(old.payload(), -1));
     MB_ASSIGN_OR_RETURN(std::string child, Get("x/" + Seq20(target)));
     if (!child.empty()) {
       const std::string key = "h/" + child + "/" + Seq20(target);
@@ -417,6 +482,7 @@ Status Projections::Impl::ApplyUnchecked(const Ledger& ledger, uint64_t seq, std
     }
   } else {
     MB_RETURN_IF_ERROR(MoneyEffect(p, +1));
+    MB_RETURN_IF_ERROR(ScheduleEffect(p, +1));
     MB_RETURN_IF_ERROR(HistoryEffect(seq, base, p));
   }
   pos = seq + 1;
@@ -579,6 +645,58 @@ Result<std::vector<HistoryRow>> Projections::ChildHistoryUnchecked(const std::st
     out.push_back(RowFromJson(json::parse(it->value().ToString())));
   }
   if (!it->status().ok()) return Status::IOError("reading child history: " + it->status().ToString());
+  return out;
+}
+
+Result<std::vector<SponsorshipRow>> Projections::Sponsorships(const std::string& child, const std::string& as_of) const {
+  try {
+    return SponsorshipsUnchecked(child, as_of);
+  } catch (const json::exception& e) {
+    return Status::Corruption(std::string("read model record is damaged (run `minhbach rebuild`): ") + e.what());
+  }
+}
+
+Result<std::vector<SponsorshipRow>> Projections::SponsorshipsUnchecked(const std::string& child,
+                                                                       const std::string& as_of) const {
+  MB_ASSIGN_OR_RETURN(int32_t asof, ParseMonth(as_of));
+  std::vector<SponsorshipRow> out;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek("sp/"); it->Valid() && it->key().starts_with("sp/"); it->Next()) {
+    json j = json::parse(it->value().ToString());
+    if (!child.empty() && j.at("child") != child) continue;
+    SponsorshipRow r;
+    r.id = it->key().ToString().substr(3);
+    r.child = j.at("child");
+    r.sponsor = j.at("sponsor");
+    r.fund = j.at("fund");
+    r.first_month = j.at("first");
+    r.last_month = j.at("last");
+    r.ended = j.at("ended");
+    std::map<int32_t, Amount> steps;
+    for (auto s = j.at("monthly").begin(); s != j.at("monthly").end(); ++s) steps[*ParseMonth(s.key())] = s.value().get<Amount>();
+    auto monthly_at = [&](int32_t m) {
+      auto u = steps.upper_bound(m);
+      return u == steps.begin() ? Amount{0} : std::prev(u)->second;
+    };
+    std::set<std::string> paid = j.at("paid").get<std::set<std::string>>();
+    const int32_t first = *ParseMonth(r.first_month), last = *ParseMonth(r.last_month);
+    for (int32_t m = first; m <= last; ++m) {
+      if (m <= asof) {
+        ++r.months_due;
+        if (paid.count(FormatMonth(m))) {
+          ++r.months_paid;
+        } else {
+          r.missing.push_back(FormatMonth(m));
+          MB_ASSIGN_OR_RETURN(r.owed, CheckedAdd(r.owed, monthly_at(m)));
+        }
+      } else {
+        MB_ASSIGN_OR_RETURN(r.committed, CheckedAdd(r.committed, monthly_at(m)));
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  if (!it->status().ok()) return Status::IOError("reading sponsorships: " + it->status().ToString());
+  if (!child.empty() && out.empty()) return Status::NotFound("child '" + child + "' has no sponsorship");
   return out;
 }
 

@@ -14,11 +14,13 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <chrono>
+#include <ctime>
 #include <sstream>
 
 #include "cli_util.h"
 #include "demo.h"
 #include "minhbach/ledger.h"
+#include "minhbach/money.h"
 #include "minhbach/projections.h"
 
 namespace mb = minhbach;
@@ -433,6 +435,63 @@ int CmdChild(const Globals& g, const std::string& child) {
   return 0;
 }
 
+std::string CurrentMonth() {
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  ::localtime_r(&now, &local);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%04d-%02d", local.tm_year + 1900, local.tm_mon + 1);
+  return buf;
+}
+
+int CmdSponsorships(const Globals& g, const std::string& child, bool arrears_only, std::string as_of) {
+  if (as_of.empty()) as_of = CurrentMonth();
+  if (auto m = mb::ParseMonth(as_of); !m.ok()) return Fail(g, m.status().WithContext("--as-of"));
+  auto l = OpenLedger(g, true);
+  if (!l.ok()) return Fail(g, l.status());
+  auto p = OpenReadModels(g, **l);
+  if (!p.ok()) return Fail(g, p.status());
+  auto rows = (*p)->Sponsorships(child, as_of);
+  if (!rows.ok()) return Fail(g, rows.status());
+  size_t total = rows->size(), in_arrears = 0;
+  uint32_t months_missing = 0;
+  mb::Amount owed = 0;
+  for (const auto& r : *rows) {
+    if (!r.missing.empty()) ++in_arrears;
+    months_missing += static_cast<uint32_t>(r.missing.size());
+    owed += r.owed;
+  }
+  if (g.json) {
+    json a = json::array();
+    for (const auto& r : *rows) {
+      if (arrears_only && r.missing.empty()) continue;
+      a.push_back({{"sponsorship", r.id}, {"child", r.child}, {"sponsor", r.sponsor}, {"fund", r.fund},
+                   {"first_month", r.first_month}, {"last_month", r.last_month}, {"ended", r.ended},
+                   {"months_due", r.months_due}, {"months_paid", r.months_paid}, {"missing", r.missing},
+                   {"owed", r.owed}, {"committed", r.committed}});
+    }
+    std::cout << Dump(json{{"ok", true}, {"as_of", as_of}, {"sponsorships", total}, {"in_arrears", in_arrears},
+                           {"months_missing", months_missing}, {"owed", owed}, {"rows", a}})
+              << "\n";
+    return 0;
+  }
+  mb::cli::Table t({"sponsorship", "child", "sponsor", "months", "due", "paid", "missing", "owed", "still committed"},
+                   {false, false, false, false, true, true, false, true, true});
+  for (const auto& r : *rows) {
+    if (arrears_only && r.missing.empty()) continue;
+    std::string missing = r.missing.empty() ? "" : r.missing.size() <= 3 ? "" : std::to_string(r.missing.size()) + ": ";
+    for (size_t i = 0; i < r.missing.size() && i < 3; ++i) missing += (i ? " " : "") + r.missing[i];
+    if (r.missing.size() > 3) missing += " ...";
+    t.Row({r.id, r.child, mb::cli::Truncate(r.sponsor, 24),
+           r.first_month + ".." + r.last_month + (r.ended ? " (ended)" : ""), std::to_string(r.months_due),
+           std::to_string(r.months_paid), missing, mb::FormatVnd(r.owed), mb::FormatVnd(r.committed)});
+  }
+  std::cout << t.Render() << "as of " << as_of << ": " << total << " sponsorships, " << total - in_arrears
+            << " fully paid, " << in_arrears << " in arrears (" << months_missing << " months, " << mb::FormatVnd(owed)
+            << ")\n";
+  return 0;
+}
+
 int CmdRebuild(const Globals& g) {
   auto l = OpenLedger(g, true);
   if (!l.ok()) return Fail(g, l.status());
@@ -553,6 +612,12 @@ int main(int argc, char** argv) {
   auto* child_cmd = app.add_subcommand("child", "A child's support history by pseudonymous id");
   child_cmd->add_option("id", child_id, "Child id, e.g. C-0001")->required();
   auto* rebuild = app.add_subcommand("rebuild", "Drop the read models and rebuild them from the log");
+  std::string sp_child, as_of;
+  bool arrears_only = false;
+  auto* sponsorships = app.add_subcommand("sponsorships", "Sponsorship schedules: months due, paid, missing (arrears)");
+  sponsorships->add_option("--child", sp_child, "Only this child's sponsorships");
+  sponsorships->add_flag("--arrears", arrears_only, "Only sponsorships with unpaid months");
+  sponsorships->add_option("--as-of", as_of, "Month to count dues up to, YYYY-MM (default: this month)");
 
   auto* prove = app.add_subcommand("prove", "Print RFC 9162 proofs");
   prove->require_subcommand(1);
@@ -589,6 +654,7 @@ int main(int argc, char** argv) {
   if (*balance) return CmdBalance(g, fund_id);
   if (*child_cmd) return CmdChild(g, child_id);
   if (*rebuild) return CmdRebuild(g);
+  if (*sponsorships) return CmdSponsorships(g, sp_child, arrears_only, as_of);
   if (*incl) return CmdProveInclusion(g, seq, tree_size);
   if (*cons) return CmdProveConsistency(g, size1, size2);
   return 2;

@@ -6,7 +6,7 @@
 // the log, or that cannot be read, is rebuilt from genesis, never trusted. Incremental catch-up and a full
 // rebuild produce the same bytes (a test compares them).
 //
-// Read models so far: fund balances per sub-account, and each child's history. Thread-safety: one thread.
+// Read models so far: fund balances per sub-account, each child's history, sponsorship schedules. Thread-safety: one thread.
 #pragma once
 
 #include <functional>
@@ -39,6 +39,16 @@ struct HistoryRow {
   uint64_t reverses = 0;    // for a reversal row: the entry it reverses (else 0)
 };
 
+struct SponsorshipRow {
+  std::string id, child, sponsor, fund;   // sponsor: display name
+  std::string first_month, last_month;    // YYYY-MM, inclusive
+  bool ended = false;
+  uint32_t months_due = 0, months_paid = 0;  // months due up to the as-of month, and how many were paid
+  std::vector<std::string> missing;       // due months not paid (arrears)
+  Amount owed = 0;                        // sum of the agreed amounts of the missing months
+  Amount committed = 0;                   // agreed amounts of the months after the as-of month
+};
+
 class Projections {
  public:
   ~Projections();
@@ -57,6 +67,10 @@ class Projections {
   // NotFound when the child has never been registered.
   Result<std::vector<HistoryRow>> ChildHistory(const std::string& child) const;
 
+  // Sponsorship schedules as of a month (YYYY-MM): months due, paid, missing, owed, still committed.
+  // `child` "" = all. NotFound when a named child has no sponsorship.
+  Result<std::vector<SponsorshipRow>> Sponsorships(const std::string& child, const std::string& as_of) const;
+
   // Every stored record, for byte-for-byte comparison in tests.
   std::map<std::string, std::string> Dump() const;
 
@@ -66,6 +80,7 @@ class Projections {
   explicit Projections(std::unique_ptr<Impl> impl);
   Result<std::vector<BalanceRow>> BalancesUnchecked(const std::string& fund) const;
   Result<std::vector<HistoryRow>> ChildHistoryUnchecked(const std::string& child) const;
+  Result<std::vector<SponsorshipRow>> SponsorshipsUnchecked(const std::string& child, const std::string& as_of) const;
   std::unique_ptr<Impl> impl_;
 };
 
