@@ -39,13 +39,22 @@ std::vector<std::string> RandomBatches(uint64_t seed, int batches) {
         json d = {{"fund", fund}, {"donor", "D" + std::to_string(pick(3))}, {"value_date", "2022-05-01"},
                   {"cash", {{"channel", "bank"}, {"amount", 1 + pick(3'000'000)}}}};
         if (pick(3) == 0) d.update({{"restriction", "child"}, {"restricted_to", child}});
+        else if (pick(4) == 0) d.update({{"fund", "F0"}, {"restriction", "programme"}, {"restricted_to", "P0"}});
         lines += Line(&key, "donation_received", d);
       } else if (k < 8) {
         json d = {{"fund", fund}, {"child", child}, {"kind", "gift"}, {"amount", 1 + pick(1'000'000)}, {"method", "cash"}};
-        if (pick(3) == 0) d["paid_from"] = "child";
+        int from = pick(4);
+        if (from == 0) d["paid_from"] = "child";
+        if (from == 1) d.update({{"fund", "F0"}, {"paid_from", "programme"}, {"programme", "P0"}});
         lines += Line(&key, "disbursement", d);
       } else if (k < 9) {
-        lines += Line(&key, "allocation", {{"from_fund", "F0"}, {"to_fund", "F1"}, {"amount", 1 + pick(500'000)}});
+        if (pick(2) == 0) {
+          lines += Line(&key, "allocation", {{"from_fund", "F0"}, {"to_fund", "F1"}, {"amount", 1 + pick(500'000)}});
+        } else {
+          json e = {{"fund", fund}, {"category", "bank_fee"}, {"amount", 1 + pick(20'000)}, {"description", "phí 0123456789012"}};
+          if (pick(2) == 0) e.update({{"fund", "F0"}, {"paid_from", "programme"}, {"programme", "P0"}});
+          lines += Line(&key, "expense", e);
+        }
       } else {
         lines += Line(&key, "reversal", {{"seq", pick(size + 2)}, {"reason", "r"}});
       }
@@ -60,6 +69,51 @@ std::unique_ptr<mb::Ledger> NewLedger(const mb::testing::TempDir& dir) {
   auto l = mb::Ledger::Create(dir.Sub("l"), "test.example/proj", mb::testing::NullLogger(), mb::testing::FixedClock());
   EXPECT_TRUE(l.ok());
   return std::move(l).value();
+}
+
+// What must hold of any read models: balances add up; the donor trace holds exactly the money in each
+// sub-account (traced lots = balance) and every donor's donations split into used + unspent; every fund's
+// statement closes at the fund's balance, and opening + period = closing for a split period.
+void CheckReadModelInvariants(const mb::Ledger& ledger, const mb::ReadModels& m, const mb::MemoryKv& mem, uint64_t seed) {
+  auto rows = m.Balances("");
+  ASSERT_TRUE(rows.ok());
+  std::map<std::string, mb::Amount> fund_total;
+  mb::Amount all = 0;
+  for (const auto& r : *rows) {
+    EXPECT_EQ(r.balance, r.received + r.allocated_in - r.allocated_out - r.disbursed - r.expensed) << r.fund << r.subaccount;
+    EXPECT_GE(r.balance, 0);
+    fund_total[r.fund] += r.balance;
+    all += r.balance;
+    // Traced lots of this sub-account add up to its balance.
+    auto q = mem.Get("q/" + r.fund + "/" + r.subaccount);
+    ASSERT_TRUE(q.ok());
+    mb::Amount traced = 0;
+    if (!q->empty()) {
+      for (const auto& lot : json::parse(*q)) traced += lot.at(2).get<mb::Amount>();
+    }
+    EXPECT_EQ(traced, r.balance) << "seed " << seed << " sub-account " << r.fund << "/" << r.subaccount;
+  }
+  mb::Amount unspent = 0;
+  for (int d = 0; d < 3; ++d) {
+    auto t = m.Donor("D" + std::to_string(d));
+    ASSERT_TRUE(t.ok()) << t.status().ToString();
+    for (const auto& don : t->donations) {
+      if (don.kind != "cash") continue;
+      EXPECT_EQ(don.used + don.withdrawn + don.unspent, don.amount);
+      EXPECT_GE(don.unspent, 0) << "seed " << seed << " donation " << don.seq;
+    }
+    unspent += t->unspent;
+  }
+  // Donation reversals can take other donors' money (recorded as their use), so the totals still agree.
+  EXPECT_EQ(unspent, all) << "seed " << seed;
+  for (const auto& [fund, total] : fund_total) {
+    auto whole = m.FundStatement(fund, "", "", "");
+    ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+    EXPECT_EQ(whole->closing, total) << "seed " << seed << " fund " << fund;
+    EXPECT_EQ(whole->opening, 0);
+    for (const auto& row : whole->rows) EXPECT_EQ(row.description.find("0123456789012"), std::string::npos);
+  }
+  (void)ledger;
 }
 
 }  // namespace
@@ -86,13 +140,11 @@ TEST(Projections, IncrementalEqualsRebuildByteForByte) {
   EXPECT_EQ((*inc)->Dump(), (*fresh)->Dump()) << "seed " << seed;
   ASSERT_TRUE((*inc)->Rebuild(*ledger).ok());
   EXPECT_EQ((*inc)->Dump(), (*fresh)->Dump()) << "seed " << seed;
-  // Balances are consistent: every row's balance = received + in - out - disbursed - expensed.
-  auto rows = (*fresh)->Balances("");
-  ASSERT_TRUE(rows.ok());
-  for (const auto& r : *rows) {
-    EXPECT_EQ(r.balance, r.received + r.allocated_in - r.allocated_out - r.disbursed - r.expensed) << r.fund << r.subaccount;
-    EXPECT_GE(r.balance, 0);
-  }
+  // An in-memory replay (what minhbach-verify and `verify --rebuild-compare` run) gives the same records.
+  mb::MemoryKv mem;
+  ASSERT_TRUE(mb::ReplayInto(*ledger, ledger->size(), mem).ok());
+  EXPECT_EQ(mem.records(), (*fresh)->Dump()) << "seed " << seed;
+  CheckReadModelInvariants(*ledger, (*fresh)->models(), mem, seed);
 }
 
 TEST(Projections, ReadModelThatDoesNotMatchTheLogIsRebuilt) {
@@ -140,7 +192,7 @@ TEST(Projections, ReversalsShowInHistoryAndBalances) {
   ASSERT_TRUE(ledger->Append(*drafts, {}).ok());
   auto p = mb::Projections::Open(*ledger, dir.Sub("p"), mb::testing::NullLogger());
   ASSERT_TRUE(p.ok());
-  auto h = (*p)->ChildHistory("C");
+  auto h = (*p)->models().ChildHistory("C");
   ASSERT_TRUE(h.ok());
   ASSERT_EQ(h->size(), 4u);  // registration, donation for the child, payment, reversal
   EXPECT_EQ((*h)[1].from, "Công ty A");
@@ -148,14 +200,14 @@ TEST(Projections, ReversalsShowInHistoryAndBalances) {
   EXPECT_EQ((*h)[3].reverses, 4u);
   EXPECT_EQ((*h)[3].amount, -2'000'000);
   EXPECT_EQ((*h)[3].from, "sai \"số\" tiền\\\ndòng 2");  // quotes, backslash and newline survive the record
-  auto b = (*p)->Balances("F");
+  auto b = (*p)->models().Balances("F");
   ASSERT_TRUE(b.ok());
   ASSERT_EQ(b->size(), 1u);
   EXPECT_EQ((*b)[0].subaccount, "c:C");
   EXPECT_EQ((*b)[0].balance, 5'000'000);
   EXPECT_EQ((*b)[0].disbursed, 0);
-  EXPECT_TRUE((*p)->ChildHistory("nobody").status().IsNotFound());
-  EXPECT_TRUE((*p)->Balances("F9").status().IsNotFound());
+  EXPECT_TRUE((*p)->models().ChildHistory("nobody").status().IsNotFound());
+  EXPECT_TRUE((*p)->models().Balances("F9").status().IsNotFound());
   EXPECT_EQ(mb::FormatVnd(2'000'000), "2.000.000 ₫");
   EXPECT_EQ(mb::FormatVnd(-500), "-500 ₫");
 }
@@ -186,7 +238,7 @@ TEST(Projections, SponsorshipScheduleShowsArrearsAndReopensThemOnReversal) {
   ASSERT_TRUE(appended.ok()) << appended.status().ToString();
   auto p = mb::Projections::Open(*ledger, dir.Sub("p"), mb::testing::NullLogger());
   ASSERT_TRUE(p.ok());
-  auto rows = (*p)->Sponsorships("C", "2022-05");
+  auto rows = (*p)->models().Sponsorships("C", "2022-05");
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();
   ASSERT_EQ(rows->size(), 1u);
   const auto& r = (*rows)[0];
@@ -197,6 +249,110 @@ TEST(Projections, SponsorshipScheduleShowsArrearsAndReopensThemOnReversal) {
   EXPECT_EQ(r.missing, (std::vector<std::string>{"2022-02", "2022-03", "2022-05"}));
   EXPECT_EQ(r.owed, 2'000'000 + 2'000'000 + 3'000'000);  // amounts in force for each missing month
   EXPECT_EQ(r.committed, int64_t{3'000'000} * (*mb::ParseMonth("2028-03") - *mb::ParseMonth("2022-05")));
-  EXPECT_TRUE((*p)->Sponsorships("nobody", "2022-05").status().IsNotFound());
-  EXPECT_FALSE((*p)->Sponsorships("", "2022-13").ok());
+  EXPECT_TRUE((*p)->models().Sponsorships("nobody", "2022-05").status().IsNotFound());
+  EXPECT_FALSE((*p)->models().Sponsorships("", "2022-13").ok());
+}
+
+// A worked example an inspector could redo by hand (docs/projections.md "Donor trace"): first in, first out
+// within a fund, restricted money following its restriction, a reversal putting money back at the front.
+TEST(Projections, DonorTraceProgrammeReportAndStatementByHand) {
+  mb::testing::TempDir dir;
+  auto ledger = NewLedger(dir);
+  int key = 0;
+  auto cash = [](const std::string& ref, int amount) { return json{{"channel", "bank"}, {"bank_ref", ref}, {"amount", amount}}; };
+  std::string lines =
+      Line(&key, "fund_opened", {{"fund", "F"}, {"name", "n"}, {"organisation", "o"}, {"currency", "VND"}}) +          // 0
+      Line(&key, "programme_opened", {{"programme", "P"}, {"fund", "F"}, {"name", "Quà Tết"}, {"legal_basis", "b"}}) +  // 1
+      Line(&key, "donor_registered", {{"donor", "A"}, {"display_name", "Công ty A"}, {"kind", "organisation"}}) +       // 2
+      Line(&key, "donor_registered", {{"donor", "B"}, {"display_name", "Nguyễn Văn B 0123456789"}, {"kind", "individual"}}) +  // 3
+      Line(&key, "child_registered", {{"child", "C"}, {"birth_month", "2012-01"}, {"area", "51"}, {"categories", {"abandoned"}}}) +  // 4
+      Line(&key, "donation_received", {{"fund", "F"}, {"donor", "A"}, {"value_date", "2023-11-01"}, {"cash", cash("FT001", 100)}}) +  // 5
+      Line(&key, "donation_received", {{"fund", "F"}, {"donor", "B"}, {"value_date", "2023-11-02"}, {"cash", cash("ft 001", 50)}}) +  // 6
+      Line(&key, "disbursement", {{"fund", "F"}, {"child", "C"}, {"kind", "gift"}, {"amount", 120}, {"method", "cash"}}) +  // 7
+      Line(&key, "reversal", {{"seq", 7}, {"reason", "paid twice"}}) +                                                   // 8
+      Line(&key, "disbursement", {{"fund", "F"}, {"child", "C"}, {"kind", "gift"}, {"amount", 30}, {"method", "cash"}}) +   // 9
+      Line(&key, "donation_received", {{"fund", "F"}, {"donor", "A"}, {"value_date", "2023-11-03"}, {"restriction", "programme"},
+                                       {"restricted_to", "P"}, {"cash", cash("FT002", 40)}}) +                          // 10
+      Line(&key, "disbursement", {{"fund", "F"}, {"child", "C"}, {"kind", "gift"}, {"paid_from", "programme"}, {"programme", "P"},
+                                  {"amount", 25}, {"method", "cash"}}) +                                                 // 11
+      Line(&key, "expense", {{"fund", "F"}, {"category", "bank_fee"}, {"paid_from", "programme"}, {"programme", "P"},
+                             {"amount", 5}, {"description", "phí"}});                                                    // 12
+  auto drafts = mb::ParseJsonLines(lines);
+  ASSERT_TRUE(drafts.ok()) << drafts.status().ToString();
+  auto appended = ledger->Append(*drafts, {});
+  ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+  auto p = mb::Projections::Open(*ledger, dir.Sub("p"), mb::testing::NullLogger());
+  ASSERT_TRUE(p.ok());
+  const mb::ReadModels& m = (*p)->models();
+
+  auto a = m.Donor("A");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(a->donations.size(), 2u);
+  const auto& d5 = a->donations[0];
+  ASSERT_EQ(d5.uses.size(), 2u);
+  EXPECT_EQ(d5.uses[0].seq, 7u);  // 100 of the 120, later reversed
+  EXPECT_EQ(d5.uses[0].amount, 100);
+  EXPECT_EQ(d5.uses[0].reversed_by, 8u);
+  EXPECT_EQ(d5.uses[1].seq, 9u);  // the money came back to the front of the queue: A's again
+  EXPECT_EQ(d5.uses[1].amount, 30);
+  EXPECT_EQ(d5.unspent, 70);
+  const auto& d10 = a->donations[1];  // programme money pays the programme's payment and expense
+  ASSERT_EQ(d10.uses.size(), 2u);
+  EXPECT_EQ(d10.uses[0].seq, 11u);
+  EXPECT_EQ(d10.uses[0].amount, 25);
+  EXPECT_EQ(d10.uses[1].type, "expense");
+  EXPECT_EQ(d10.unspent, 10);
+  EXPECT_EQ(a->given, 140);
+  auto b = m.Donor("B");
+  ASSERT_TRUE(b.ok());
+  ASSERT_EQ(b->donations[0].uses.size(), 1u);
+  EXPECT_EQ(b->donations[0].uses[0].amount, 20);
+  EXPECT_EQ(b->donations[0].uses[0].reversed_by, 8u);
+  EXPECT_EQ(b->unspent, 50);
+  EXPECT_TRUE(m.Donor("Z").status().IsNotFound());
+
+  auto prog = m.Programme("P");
+  ASSERT_TRUE(prog.ok()) << prog.status().ToString();
+  EXPECT_EQ(prog->received, 40);
+  EXPECT_EQ(prog->disbursed, 25);
+  EXPECT_EQ(prog->expensed, 5);
+  EXPECT_EQ(prog->children_reached, 1);
+  EXPECT_EQ(prog->share_to_children_permille, 833);
+  EXPECT_TRUE(m.Programme("Q").status().IsNotFound());
+
+  // A bank reference is not unique: both credits are found, spaces and case ignored.
+  auto refs = m.FindReference("ft001");
+  ASSERT_TRUE(refs.ok());
+  ASSERT_EQ(refs->size(), 2u);
+  EXPECT_EQ((*refs)[0].seq, 5u);
+  EXPECT_EQ((*refs)[1].seq, 6u);
+  EXPECT_EQ((*refs)[1].counterparty, "Nguyễn Văn B ******6789");  // account numbers masked
+
+  auto day = m.FundStatement("F", "2023-11-02", "2023-11-02", "");
+  ASSERT_TRUE(day.ok()) << day.status().ToString();
+  EXPECT_EQ(day->opening, 100);
+  EXPECT_EQ(day->credits, 50);
+  EXPECT_EQ(day->debits, 0);
+  EXPECT_EQ(day->closing, 150);
+  auto whole = m.FundStatement("F", "", "", "");
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(whole->closing, 130);  // 100 + 50 + 40 - 30 - 25 - 5 (the reversed 120 and its contra row cancel)
+  EXPECT_EQ(whole->rows.size(), 8u);
+  EXPECT_TRUE(m.FundStatement("G", "", "", "").status().IsNotFound());
+  EXPECT_FALSE(m.FundStatement("F", "2023-11-05", "2023-11-01", "").ok());
+  EXPECT_FALSE(m.FundStatement("F", "2023-13-01", "", "").ok());
+
+  auto history = m.ChildHistory("C");
+  ASSERT_TRUE(history.ok());
+  mb::ChildTotals totals = mb::TotalsOf(*history);
+  EXPECT_EQ(totals.total, 55);
+  EXPECT_EQ(totals.by_programme[""], 30);
+  EXPECT_EQ(totals.by_programme["P"], 25);
+}
+
+TEST(Projections, MaskAccountNumbers) {
+  EXPECT_EQ(mb::MaskAccountNumbers("CT tu 0071000123456 toi"), "CT tu *********3456 toi");
+  EXPECT_EQ(mb::MaskAccountNumbers("ung ho 500000 dong"), "ung ho 500000 dong");  // amounts (< 8 digits) stay
+  EXPECT_EQ(mb::MaskAccountNumbers("12345678"), "****5678");
+  EXPECT_EQ(mb::MaskAccountNumbers(""), "");
 }

@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "cli_util.h"
+#include "cli.h"
 #include "demo.h"
 #include "minhbach/ledger.h"
 #include "minhbach/money.h"
@@ -26,30 +27,14 @@
 namespace mb = minhbach;
 using nlohmann::json;
 
+using mb::app::Globals;
+using mb::app::Fail;
+using mb::app::Dump;
+using mb::app::OpenLedger;
+
 namespace {
 
 constexpr size_t kInputBytesMax = size_t{1} << 30;  // 1 GiB of JSON Lines per append
-
-// JSON output never aborts on text that is not UTF-8 (it is replaced with U+FFFD).
-std::string Dump(const json& j, int indent = -1) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
-
-struct Globals {
-  std::string ledger_dir;
-  bool json = false;
-  std::string actor;
-  std::string tz;
-  int verbose = 0;
-  std::shared_ptr<spdlog::logger> log;
-};
-
-int Fail(const Globals& g, const mb::Status& s) {
-  if (g.json) {
-    json j = {{"ok", false}, {"error", s.message()}, {"code", s.ExitCode()}};
-    std::cout << Dump(j) << "\n";
-  }
-  std::cerr << "minhbach: " << s.ToString() << "\n";
-  return s.ExitCode();
-}
 
 std::string DefaultLedger() {
   const char* env = std::getenv("MINHBACH_LEDGER");
@@ -89,11 +74,6 @@ mb::Result<mb::AppendContext> Context(const Globals& g) {
   return ctx;
 }
 
-mb::Result<std::unique_ptr<mb::Ledger>> OpenLedger(const Globals& g, bool read_only) {
-  mb::LedgerOptions o;
-  o.read_only = read_only;
-  return mb::Ledger::Open(g.ledger_dir, g.log, o);
-}
 
 mb::Result<std::string> ReadInput(const std::string& path) {
   std::string data;
@@ -363,153 +343,6 @@ int CmdStatus(const Globals& g) {
   return 0;
 }
 
-// Opens the read models beside the ledger (dir/projections) and catches them up, with progress.
-mb::Result<std::unique_ptr<mb::Projections>> OpenReadModels(const Globals& g, const mb::Ledger& l) {
-  mb::cli::Progress progress("read models", !g.json);
-  auto p = mb::Projections::Open(l, g.ledger_dir + "/projections", g.log,
-                                 [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
-  progress.Finish();
-  return p;
-}
-
-int CmdBalance(const Globals& g, const std::string& fund) {
-  auto l = OpenLedger(g, true);
-  if (!l.ok()) return Fail(g, l.status());
-  auto p = OpenReadModels(g, **l);
-  if (!p.ok()) return Fail(g, p.status());
-  auto rows = (*p)->Balances(fund);
-  if (!rows.ok()) return Fail(g, rows.status());
-  if (g.json) {
-    json a = json::array();
-    for (const auto& r : *rows) {
-      a.push_back({{"fund", r.fund}, {"subaccount", r.subaccount}, {"received", r.received},
-                   {"allocated_in", r.allocated_in}, {"allocated_out", r.allocated_out}, {"disbursed", r.disbursed},
-                   {"expensed", r.expensed}, {"balance", r.balance}});
-    }
-    std::cout << Dump(json{{"ok", true}, {"position", (*p)->position()}, {"balances", a}}) << "\n";
-    return 0;
-  }
-  mb::cli::Table t({"fund", "sub-account", "received", "allocated in", "allocated out", "disbursed", "expensed", "balance"},
-                   {false, false, true, true, true, true, true, true});
-  for (const auto& r : *rows) {
-    t.Row({r.fund, r.subaccount, mb::FormatVnd(r.received), mb::FormatVnd(r.allocated_in), mb::FormatVnd(r.allocated_out),
-           mb::FormatVnd(r.disbursed), mb::FormatVnd(r.expensed), mb::FormatVnd(r.balance)});
-  }
-  std::cout << t.Render() << "(sub-accounts: u = unrestricted, p:<programme>, c:<child>; as of entry "
-            << (*p)->position() << ")\n";
-  return 0;
-}
-
-int CmdChild(const Globals& g, const std::string& child) {
-  auto l = OpenLedger(g, true);
-  if (!l.ok()) return Fail(g, l.status());
-  auto p = OpenReadModels(g, **l);
-  if (!p.ok()) return Fail(g, p.status());
-  auto rows = (*p)->ChildHistory(child);
-  if (!rows.ok()) return Fail(g, rows.status());
-  if (g.json) {
-    json a = json::array();
-    for (const auto& r : *rows) {
-      a.push_back({{"seq", r.seq}, {"recorded_at", r.recorded_at}, {"type", r.type}, {"kind", r.kind},
-                   {"fund", r.fund}, {"programme", r.programme}, {"sponsorship", r.sponsorship}, {"month", r.month},
-                   {"item", r.item}, {"quantity", r.quantity}, {"from", r.from}, {"amount", r.amount},
-                   {"leaf_hash", r.leaf_hash}, {"reversed_by", r.reversed_by}, {"reverses", r.reverses}});
-    }
-    std::cout << Dump(json{{"ok", true}, {"child", child}, {"history", a}}) << "\n";
-    return 0;
-  }
-  mb::cli::Table t({"seq", "date", "event", "kind", "month", "amount", "goods", "from / note", "status"},
-                   {true, false, false, false, false, true, false, false, false});
-  mb::Amount total = 0;
-  for (const auto& r : *rows) {
-    std::string status = r.reversed_by ? "reversed by " + std::to_string(r.reversed_by)
-                                       : r.reverses ? "reverses " + std::to_string(r.reverses) : "";
-    std::string goods = r.item.empty() ? "" : std::to_string(r.quantity) + " x " + r.item;
-    bool money_to_child = r.type == "disbursement" || (r.type == "reversal" && r.kind == "disbursement");
-    if (money_to_child) total += r.amount;
-    t.Row({std::to_string(r.seq), r.recorded_at.substr(0, 10), r.type, r.kind, r.month,
-           r.amount ? mb::FormatVnd(r.amount) : "", goods, mb::cli::Truncate(r.from, 40), status});
-  }
-  std::cout << "child " << child << "\n" << t.Render() << "total paid to or for the child (after reversals): "
-            << mb::FormatVnd(total) << "\n";
-  return 0;
-}
-
-std::string CurrentMonth() {
-  std::time_t now = std::time(nullptr);
-  std::tm local{};
-  ::localtime_r(&now, &local);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02d", local.tm_year + 1900, local.tm_mon + 1);
-  return buf;
-}
-
-int CmdSponsorships(const Globals& g, const std::string& child, bool arrears_only, std::string as_of) {
-  if (as_of.empty()) as_of = CurrentMonth();
-  if (auto m = mb::ParseMonth(as_of); !m.ok()) return Fail(g, m.status().WithContext("--as-of"));
-  auto l = OpenLedger(g, true);
-  if (!l.ok()) return Fail(g, l.status());
-  auto p = OpenReadModels(g, **l);
-  if (!p.ok()) return Fail(g, p.status());
-  auto rows = (*p)->Sponsorships(child, as_of);
-  if (!rows.ok()) return Fail(g, rows.status());
-  size_t total = rows->size(), in_arrears = 0;
-  uint32_t months_missing = 0;
-  mb::Amount owed = 0;
-  for (const auto& r : *rows) {
-    if (!r.missing.empty()) ++in_arrears;
-    months_missing += static_cast<uint32_t>(r.missing.size());
-    owed += r.owed;
-  }
-  if (g.json) {
-    json a = json::array();
-    for (const auto& r : *rows) {
-      if (arrears_only && r.missing.empty()) continue;
-      a.push_back({{"sponsorship", r.id}, {"child", r.child}, {"sponsor", r.sponsor}, {"fund", r.fund},
-                   {"first_month", r.first_month}, {"last_month", r.last_month}, {"ended", r.ended},
-                   {"months_due", r.months_due}, {"months_paid", r.months_paid}, {"missing", r.missing},
-                   {"owed", r.owed}, {"committed", r.committed}});
-    }
-    std::cout << Dump(json{{"ok", true}, {"as_of", as_of}, {"sponsorships", total}, {"in_arrears", in_arrears},
-                           {"months_missing", months_missing}, {"owed", owed}, {"rows", a}})
-              << "\n";
-    return 0;
-  }
-  mb::cli::Table t({"sponsorship", "child", "sponsor", "months", "due", "paid", "missing", "owed", "still committed"},
-                   {false, false, false, false, true, true, false, true, true});
-  for (const auto& r : *rows) {
-    if (arrears_only && r.missing.empty()) continue;
-    std::string missing = r.missing.empty() ? "" : r.missing.size() <= 3 ? "" : std::to_string(r.missing.size()) + ": ";
-    for (size_t i = 0; i < r.missing.size() && i < 3; ++i) missing += (i ? " " : "") + r.missing[i];
-    if (r.missing.size() > 3) missing += " ...";
-    t.Row({r.id, r.child, mb::cli::Truncate(r.sponsor, 24),
-           r.first_month + ".." + r.last_month + (r.ended ? " (ended)" : ""), std::to_string(r.months_due),
-           std::to_string(r.months_paid), missing, mb::FormatVnd(r.owed), mb::FormatVnd(r.committed)});
-  }
-  std::cout << t.Render() << "as of " << as_of << ": " << total << " sponsorships, " << total - in_arrears
-            << " fully paid, " << in_arrears << " in arrears (" << months_missing << " months, " << mb::FormatVnd(owed)
-            << ")\n";
-  return 0;
-}
-
-int CmdRebuild(const Globals& g) {
-  auto l = OpenLedger(g, true);
-  if (!l.ok()) return Fail(g, l.status());
-  auto p = OpenReadModels(g, **l);
-  if (!p.ok()) return Fail(g, p.status());
-  mb::cli::Progress progress("rebuild", !g.json);
-  auto t0 = std::chrono::steady_clock::now();
-  mb::Status s = (*p)->Rebuild(**l, [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
-  progress.Finish();
-  if (!s.ok()) return Fail(g, s);
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (g.json) {
-    std::cout << Dump(json{{"ok", true}, {"entries", (*l)->size()}, {"seconds", secs}}) << "\n";
-  } else {
-    std::cout << "rebuilt the read models from " << mb::cli::Grouped((*l)->size()) << " entries in " << secs << " s\n";
-  }
-  return 0;
-}
 
 int CmdDemo(const Globals& g, const std::string& origin) {
   namespace fs = std::filesystem;
@@ -606,18 +439,8 @@ int main(int argc, char** argv) {
 
   auto* status = app.add_subcommand("status", "Show the ledger's size, root and keys");
 
-  std::string fund_id, child_id;
-  auto* balance = app.add_subcommand("balance", "Fund balances per sub-account, from the read models");
-  balance->add_option("--fund", fund_id, "Only this fund");
-  auto* child_cmd = app.add_subcommand("child", "A child's support history by pseudonymous id");
-  child_cmd->add_option("id", child_id, "Child id, e.g. C-0001")->required();
-  auto* rebuild = app.add_subcommand("rebuild", "Drop the read models and rebuild them from the log");
-  std::string sp_child, as_of;
-  bool arrears_only = false;
-  auto* sponsorships = app.add_subcommand("sponsorships", "Sponsorship schedules: months due, paid, missing (arrears)");
-  sponsorships->add_option("--child", sp_child, "Only this child's sponsorships");
-  sponsorships->add_flag("--arrears", arrears_only, "Only sponsorships with unpaid months");
-  sponsorships->add_option("--as-of", as_of, "Month to count dues up to, YYYY-MM (default: this month)");
+  std::vector<mb::app::Command> commands;
+  mb::app::RegisterQueryCommands(app, g, commands);
 
   auto* prove = app.add_subcommand("prove", "Print RFC 9162 proofs");
   prove->require_subcommand(1);
@@ -651,10 +474,9 @@ int main(int argc, char** argv) {
   if (*verify) return CmdVerify(g, vkey);
   if (*log) return CmdLog(g, from, limit);
   if (*status) return CmdStatus(g);
-  if (*balance) return CmdBalance(g, fund_id);
-  if (*child_cmd) return CmdChild(g, child_id);
-  if (*rebuild) return CmdRebuild(g);
-  if (*sponsorships) return CmdSponsorships(g, sp_child, arrears_only, as_of);
+  for (const auto& c : commands) {
+    if (*c.sub) return c.run();
+  }
   if (*incl) return CmdProveInclusion(g, seq, tree_size);
   if (*cons) return CmdProveConsistency(g, size1, size2);
   return 2;
