@@ -69,6 +69,29 @@ grep -q "24 sponsorships, 23 fully paid, 1 in arrears (2 months, 4.000.000 ₫)"
 expect_rc 0 "$B" --ledger "$T/demo" sponsorships --child C-CV-24 --as-of 2022-06 --json
 grep -q '"missing":\["2022-05","2022-06"\]' "$T/out" || fail "arrears months"
 expect_rc 2 "$B" --ledger "$T/demo" sponsorships --as-of 2022-13
+expect_rc 0 "$B" --ledger "$T/demo" donor D-MINHPHAT --json
+grep -q '"given":300000000' "$T/out" || fail "donor trace total"
+grep -q '"kind":"sponsorship_instalment"' "$T/out" || fail "donor trace uses"
+expect_rc 2 "$B" --ledger "$T/demo" donor D-NOBODY
+expect_rc 0 "$B" --ledger "$T/demo" programme P-NQ68 --json
+grep -q '"children_reached":1710' "$T/out" || fail "programme report children"
+expect_rc 0 "$B" --ledger "$T/demo" programme
+grep -q 'P-COVID' "$T/out" || fail "programme list"
+expect_rc 2 "$B" --ledger "$T/demo" programme P-NONE
+expect_rc 0 "$B" --ledger "$T/demo" statement --fund F-QNG --from 2022-09-01 --to 2022-09-30 --json
+grep -q '"opening":2092500000' "$T/out" || fail "statement opening balance"
+grep -q '"closing":2492500000' "$T/out" || fail "statement closing balance"
+expect_rc 2 "$B" --ledger "$T/demo" statement --fund F-QNG --from 2022-09-31
+expect_rc 2 "$B" --ledger "$T/demo" statement --fund F-NONE
+expect_rc 0 "$B" --ledger "$T/demo" find-ref ft22244009999 --json
+grep -q '"seq":2151' "$T/out" || fail "find-ref"
+expect_rc 0 "$B" --ledger "$T/demo" balance --as-of-seq 2150 --json
+grep -q '"entries":2151' "$T/out" || fail "balance --as-of-seq"
+expect_rc 2 "$B" --ledger "$T/demo" balance --as-of-seq 99999
+expect_rc 0 "$B" --ledger "$T/demo" child C-CV-01 --json
+grep -q '"by_year"' "$T/out" || fail "child totals"
+expect_rc 0 "$B" --ledger "$T/demo" verify --rebuild-compare --json
+grep -q '"read_models_compared"' "$T/out" || fail "verify --rebuild-compare"
 expect_rc 0 "$B" --ledger "$T/demo" rebuild --json
 grep -q '"entries":4980' "$T/out" || fail "rebuild"
 echo "cli test: 1 passed, 0 failed"

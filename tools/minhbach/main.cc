@@ -197,7 +197,34 @@ void PrintReport(const mb::Ledger& l, const mb::VerifyReport& r) {
   std::cout << "\n";
 }
 
-int CmdVerify(const Globals& g, const std::string& key) {
+// Replays the log into memory and compares the result with the stored read models, record by record.
+// Returns "" when they are identical, else the first difference.
+mb::Result<std::string> CompareReadModels(const Globals& g, const mb::Ledger& l, size_t* records) {
+  auto p = mb::app::OpenReadModels(g, l);
+  if (!p.ok()) return p.status();
+  mb::MemoryKv mem;
+  mb::cli::Progress progress("rebuild in memory", !g.json);
+  mb::Status s = mb::ReplayInto(l, l.size(), mem, [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
+  progress.Finish();
+  MB_RETURN_IF_ERROR(s);
+  auto stored = (*p)->Dump();
+  const auto& fresh = mem.records();
+  *records = fresh.size();
+  auto a = stored.begin();
+  auto b = fresh.begin();
+  for (; a != stored.end() && b != fresh.end(); ++a, ++b) {
+    if (a->first != b->first) {
+      return "record '" + std::min(a->first, b->first) + "' is only in the " + (a->first < b->first ? "stored" : "rebuilt") +
+             " read models";
+    }
+    if (a->second != b->second) return "record '" + a->first + "' differs: stored " + a->second + ", rebuilt " + b->second;
+  }
+  if (a != stored.end()) return "record '" + a->first + "' is only in the stored read models";
+  if (b != fresh.end()) return "record '" + b->first + "' is only in the rebuilt read models";
+  return std::string();
+}
+
+int CmdVerify(const Globals& g, const std::string& key, bool rebuild_compare) {
   auto l = OpenLedger(g, true);
   if (!l.ok()) return Fail(g, l.status());
   mb::VerifyReport report;
@@ -209,10 +236,28 @@ int CmdVerify(const Globals& g, const std::string& key) {
   }
   int rc = RunVerify(g, **l, &report, verifier);
   if (rc != 0) return rc;
+  size_t records = 0;
+  if (rebuild_compare) {
+    auto diff = CompareReadModels(g, **l, &records);
+    if (!diff.ok()) return Fail(g, diff.status());
+    if (!diff->empty()) {
+      if (g.json) {
+        std::cout << Dump(json{{"ok", false}, {"error", "read models differ from a rebuild: " + *diff}, {"code", 1}}) << "\n";
+      }
+      std::cerr << "minhbach: verification FAILED: read models differ from a rebuild from the log: " << *diff
+                << " (run `minhbach rebuild`)\n";
+      return 1;
+    }
+  }
   if (g.json) {
-    std::cout << Dump(ReportJson(**l, report)) << "\n";
+    json j = ReportJson(**l, report);
+    if (rebuild_compare) j["read_models_compared"] = records;
+    std::cout << Dump(j) << "\n";
   } else {
     PrintReport(**l, report);
+    if (rebuild_compare) {
+      std::cout << "  read models equal a rebuild from the log: " << mb::cli::Grouped(records) << " records compared\n";
+    }
   }
   return 0;
 }
@@ -431,6 +476,8 @@ int main(int argc, char** argv) {
   std::string vkey;
   auto* verify = app.add_subcommand("verify", "Recompute and check everything from genesis");
   verify->add_option("--key", vkey, "Verifier key to check checkpoints with (default: the ledger's own)");
+  bool rebuild_compare = false;
+  verify->add_flag("--rebuild-compare", rebuild_compare, "Also rebuild the read models in memory and compare them with the stored ones");
 
   uint64_t from = 0, limit = 100;
   auto* log = app.add_subcommand("log", "List entries");
@@ -471,7 +518,7 @@ int main(int argc, char** argv) {
   if (*append) return CmdAppend(g, file);
   if (*demo) return CmdDemo(g, demo_origin);
   if (*checkpoint) return CmdCheckpoint(g);
-  if (*verify) return CmdVerify(g, vkey);
+  if (*verify) return CmdVerify(g, vkey, rebuild_compare);
   if (*log) return CmdLog(g, from, limit);
   if (*status) return CmdStatus(g);
   for (const auto& c : commands) {

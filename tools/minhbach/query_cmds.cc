@@ -291,8 +291,9 @@ int FindRef(const Globals& g, const std::string& ref) {
   auto rows = (*p)->models().FindReference(ref);
   if (!rows.ok()) return Fail(g, rows.status());
   if (g.json) {
-    json a = json::array();
-    for (const auto& r : ToJson(Statement{"", "", "", ref, 0, 0, 0, 0, *rows})["rows"]) a.push_back(r);
+    Statement found;
+    found.rows = *rows;
+    json a = ToJson(found).at("rows");
     std::cout << Dump(json{{"ok", true}, {"ref", ref}, {"rows", a}}) << "\n";
     return 0;
   }
