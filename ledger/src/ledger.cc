@@ -599,9 +599,73 @@ Result<std::vector<StoredCheckpoint>> Ledger::Checkpoints() const {
       return Status::Corruption("checkpoint #" + std::to_string(out.size()) + " is missing (next stored is #" +
                                 std::to_string(number) + ")");
     }
-    out.push_back({number, std::string(it->value().ToStringView())});
+    out.push_back({number, std::string(it->value().ToStringView()), {}});
   }
   MB_RETURN_IF_ERROR(FromRocks(it->status(), "reading checkpoints"));
+  const std::string cs = kMetaCosignaturePrefix;
+  for (it->Seek(cs); it->Valid() && it->key().starts_with(cs); it->Next()) {
+    std::string_view k = it->key().ToStringView();
+    if (k.size() < cs.size() + 9) return Status::Corruption("malformed cosignature key");
+    uint64_t number = DecodeBE64(k.substr(cs.size(), 8));
+    if (number >= out.size()) return Status::Corruption("cosignature of missing checkpoint #" + std::to_string(number));
+    out[number].cosignatures.emplace_back(it->value().ToStringView());
+  }
+  MB_RETURN_IF_ERROR(FromRocks(it->status(), "reading cosignatures"));
+  return out;
+}
+
+std::string StoredCheckpoint::WithCosignatures() const {
+  std::string out = note;
+  for (const std::string& line : cosignatures) out += line + "\n";
+  return out;
+}
+
+Result<size_t> Ledger::AddCosignatures(const std::string& cosigned, const std::vector<Verifier>& witnesses) {
+  Impl& m = *impl_;
+  if (m.options.read_only) return Status::InvalidArgument("ledger was opened read-only");
+  MB_ASSIGN_OR_RETURN(SignedNote note, ParseNote(cosigned));
+  MB_ASSIGN_OR_RETURN(auto cps, Checkpoints());
+  const StoredCheckpoint* match = nullptr;
+  for (auto it = cps.rbegin(); it != cps.rend() && !match; ++it) {
+    auto stored = ParseNote(it->note);
+    if (stored.ok() && stored->text == note.text) match = &*it;
+  }
+  if (!match) return Status::InvalidArgument("the cosigned note is not a checkpoint of this ledger");
+  rocksdb::WriteBatch wb;
+  size_t added = 0, valid = 0;
+  for (const Verifier& w : witnesses) {
+    auto t = VerifyCosignature(note, w);
+    if (t.status().IsNotFound()) continue;
+    if (!t.ok()) return t.status().WithContext("cosigned note");
+    ++valid;
+    SignedNote only{note.text, {}};
+    for (const NoteSignature& s : note.signatures) {
+      if (s.name == w.name() && s.key_id == w.key_id()) only.signatures.push_back(s);
+    }
+    std::string formatted = only.Format();
+    std::string line = formatted.substr(note.text.size() + 1);  // "— name sig\n"
+    line.pop_back();
+    if (std::find(match->cosignatures.begin(), match->cosignatures.end(), line) != match->cosignatures.end()) continue;
+    wb.Put(m.meta, std::string(kMetaCosignaturePrefix) + SeqKey(match->number) + w.ToString(), line);
+    ++added;
+  }
+  if (valid == 0) return Status::InvalidArgument("the note carries no valid cosignature by the given witness keys");
+  if (added) {
+    rocksdb::WriteOptions wo;
+    wo.sync = m.options.sync;
+    MB_RETURN_IF_ERROR(FromRocks(m.db->Write(wo, &wb), "storing cosignatures"));
+  }
+  return added;
+}
+
+Result<std::vector<Hash>> Ledger::CompactRangeAt(uint64_t size) const {
+  if (size > impl_->size) return Status::InvalidArgument("compact range beyond the log size");
+  StoreNodes nodes(*impl_);
+  std::vector<Hash> out;
+  for (auto [level, index] : CompactRange::NodePositions(size)) {
+    MB_ASSIGN_OR_RETURN(Hash h, nodes.GetNode(level, index));
+    out.push_back(h);
+  }
   return out;
 }
 

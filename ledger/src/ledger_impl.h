@@ -28,6 +28,7 @@ inline constexpr const char* kMetaVkey = "vkey";
 inline constexpr const char* kMetaFormat = "format";
 inline constexpr const char* kFormatVersion = "minhbach-ledger-3";  // 2: "state" family; 3: allowances
 inline constexpr const char* kMetaCheckpointPrefix = "cp/";  // "cp/" || number (8 BE) -> signed note
+inline constexpr const char* kMetaCosignaturePrefix = "cs/";  // "cs/" || number (8 BE) || witness vkey -> signature line
 
 std::string SeqKey(uint64_t seq);
 uint64_t DecodeBE64(std::string_view bytes);

@@ -413,4 +413,43 @@ Hash TreeBuilder::Root(Sha256& sha) const {
   return acc;
 }
 
+Result<CompactRange> CompactRange::FromNodes(uint64_t size, std::vector<Hash> nodes) {
+  if (nodes.size() != static_cast<size_t>(std::popcount(size))) {
+    return Status::InvalidArgument("a compact range of size " + std::to_string(size) + " has " +
+                                   std::to_string(std::popcount(size)) + " nodes, got " + std::to_string(nodes.size()));
+  }
+  CompactRange r;
+  r.size_ = size;
+  r.nodes_ = std::move(nodes);
+  return r;
+}
+
+void CompactRange::Append(Sha256& sha, const Hash& leaf_hash) {
+  Hash h = leaf_hash;
+  for (uint64_t s = size_; s & 1; s >>= 1) {  // each trailing 1 bit: a perfect subtree of that size to merge with
+    h = sha.Node(nodes_.back(), h);
+    nodes_.pop_back();
+  }
+  nodes_.push_back(h);
+  ++size_;
+}
+
+Hash CompactRange::Root(Sha256& sha) const {
+  if (nodes_.empty()) return Sha256::Empty();
+  Hash h = nodes_.back();
+  for (size_t i = nodes_.size() - 1; i-- > 0;) h = sha.Node(nodes_[i], h);
+  return h;
+}
+
+std::vector<std::pair<uint32_t, uint64_t>> CompactRange::NodePositions(uint64_t size) {
+  std::vector<std::pair<uint32_t, uint64_t>> out;
+  uint64_t offset = 0;
+  for (int level = 63; level >= 0; --level) {
+    if (!(size >> level & 1)) continue;
+    out.emplace_back(static_cast<uint32_t>(level), offset >> level);
+    offset += uint64_t{1} << level;
+  }
+  return out;
+}
+
 }  // namespace minhbach

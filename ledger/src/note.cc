@@ -31,6 +31,7 @@ std::string KeyIdHex(KeyId id) {
 
 // Splits "<name>+<hex>+<base64>" at the first two '+': names and hex hold no '+', base64 may.
 Status SplitKey(std::string_view s, std::string_view* name, KeyId* id, std::string* payload) {
+  // payload[0] is the signature type: 0x01 (note signatures) or 0x04 (tlog-cosignature/v1).
   size_t p1 = s.find('+');
   size_t p2 = p1 == std::string_view::npos ? p1 : s.find('+', p1 + 1);
   if (p2 == std::string_view::npos) {  // the base64 part may itself contain '+'
@@ -44,8 +45,10 @@ Status SplitKey(std::string_view s, std::string_view* name, KeyId* id, std::stri
   *id = (uint32_t{static_cast<uint8_t>(raw[0])} << 24) | (uint32_t{static_cast<uint8_t>(raw[1])} << 16) |
         (uint32_t{static_cast<uint8_t>(raw[2])} << 8) | uint32_t{static_cast<uint8_t>(raw[3])};
   MB_ASSIGN_OR_RETURN(*payload, Base64Decode(s.substr(p2 + 1)));
-  if (payload->size() != 33 || static_cast<uint8_t>((*payload)[0]) != kSigTypeEd25519) {
-    return Status::InvalidArgument("key material must be 0x01 followed by 32 bytes (Ed25519)");
+  const uint8_t type = payload->empty() ? 0 : static_cast<uint8_t>((*payload)[0]);
+  if (payload->size() != 33 || (type != kSigTypeEd25519 && type != kSigTypeCosignatureV1)) {
+    return Status::InvalidArgument(
+        "key material must be 0x01 (Ed25519 note key) or 0x04 (Ed25519 cosignature/v1 key) followed by 32 bytes");
   }
   return Status::Ok();
 }
@@ -82,9 +85,10 @@ KeyId ComputeKeyId(Sha256& sha, std::string_view name, uint8_t sig_type, std::st
   return (uint32_t{h[0]} << 24) | (uint32_t{h[1]} << 16) | (uint32_t{h[2]} << 8) | uint32_t{h[3]};
 }
 
-Verifier::Verifier(std::string name, std::array<uint8_t, 32> public_key) : name_(std::move(name)), pub_(public_key) {
+Verifier::Verifier(std::string name, std::array<uint8_t, 32> public_key, uint8_t type)
+    : name_(std::move(name)), pub_(public_key), type_(type) {
   Sha256 sha;
-  key_id_ = ComputeKeyId(sha, name_, kSigTypeEd25519,
+  key_id_ = ComputeKeyId(sha, name_, type_,
                          std::string_view(reinterpret_cast<const char*>(pub_.data()), pub_.size()));
 }
 
@@ -95,7 +99,7 @@ Result<Verifier> Verifier::Parse(std::string_view vkey) {
   MB_RETURN_IF_ERROR(SplitKey(vkey, &name, &id, &payload).WithContext("verifier key"));
   std::array<uint8_t, 32> pub;
   std::memcpy(pub.data(), payload.data() + 1, 32);
-  Verifier v(std::string(name), pub);
+  Verifier v(std::string(name), pub, static_cast<uint8_t>(payload[0]));
   if (v.key_id() != id) {
     return Status::InvalidArgument("verifier key: key ID " + KeyIdHex(id) + " does not match the key (expected " +
                                    KeyIdHex(v.key_id()) + ")");
@@ -104,7 +108,7 @@ Result<Verifier> Verifier::Parse(std::string_view vkey) {
 }
 
 std::string Verifier::ToString() const {
-  std::string raw(1, static_cast<char>(kSigTypeEd25519));
+  std::string raw(1, static_cast<char>(type_));
   raw.append(reinterpret_cast<const char*>(pub_.data()), pub_.size());
   return name_ + "+" + KeyIdHex(key_id_) + "+" + Base64Encode(raw);
 }
@@ -119,7 +123,7 @@ bool Verifier::Verify(std::string_view message, std::string_view signature) cons
                           reinterpret_cast<const unsigned char*>(message.data()), message.size()) == 1;
 }
 
-Result<SigningKey> SigningKey::Generate(std::string name) {
+Result<SigningKey> SigningKey::Generate(std::string name, uint8_t type) {
   MB_RETURN_IF_ERROR(ValidateKeyName(name));
   std::array<uint8_t, 32> seed;
   if (RAND_priv_bytes(seed.data(), static_cast<int>(seed.size())) != 1) {
@@ -131,7 +135,7 @@ Result<SigningKey> SigningKey::Generate(std::string name) {
   if (!pkey || EVP_PKEY_get_raw_public_key(pkey.get(), pub.data(), &len) != 1 || len != 32) {
     return Status::Internal("OpenSSL Ed25519 key generation failed");
   }
-  Verifier v(name, pub);
+  Verifier v(name, pub, type);
   return SigningKey(std::move(name), seed, std::move(v));
 }
 
@@ -152,13 +156,13 @@ Result<SigningKey> SigningKey::Parse(std::string_view skey) {
   if (!pkey || EVP_PKEY_get_raw_public_key(pkey.get(), pub.data(), &len) != 1 || len != 32) {
     return Status::InvalidArgument("signing key: not a valid Ed25519 seed");
   }
-  Verifier v(std::string(name), pub);
+  Verifier v(std::string(name), pub, static_cast<uint8_t>(payload[0]));
   if (v.key_id() != id) return Status::InvalidArgument("signing key: key ID does not match the key");
   return SigningKey(std::string(name), seed, std::move(v));
 }
 
 std::string SigningKey::ToString() const {
-  std::string raw(1, static_cast<char>(kSigTypeEd25519));
+  std::string raw(1, static_cast<char>(verifier_.type()));
   raw.append(reinterpret_cast<const char*>(seed_.data()), seed_.size());
   return std::string(kPrivatePrefix) + name_ + "+" + KeyIdHex(key_id()) + "+" + Base64Encode(raw);
 }
@@ -235,12 +239,16 @@ Result<SignedNote> ParseNote(std::string_view note) {
 }
 
 Status SignNote(SignedNote& note, const SigningKey& key) {
+  if (key.verifier().type() != kSigTypeEd25519) {
+    return Status::InvalidArgument("key " + key.name() + " is a cosignature key; use Cosign");
+  }
   MB_ASSIGN_OR_RETURN(std::string sig, key.Sign(note.text));
   note.signatures.push_back(NoteSignature{key.name(), key.key_id(), std::move(sig)});
   return Status::Ok();
 }
 
 Status VerifyNote(const SignedNote& note, const Verifier& verifier) {
+  if (verifier.type() == kSigTypeCosignatureV1) return VerifyCosignature(note, verifier).status();
   bool found = false;
   for (const NoteSignature& s : note.signatures) {
     if (s.name != verifier.name() || s.key_id != verifier.key_id()) continue;
@@ -251,6 +259,40 @@ Status VerifyNote(const SignedNote& note, const Verifier& verifier) {
   }
   if (!found) return Status::Corruption("no signature by " + verifier.name() + "+" + KeyIdHex(verifier.key_id()));
   return Status::Ok();
+}
+
+namespace {
+std::string CosignedMessage(const std::string& text, uint64_t timestamp) {
+  return "cosignature/v1\ntime " + std::to_string(timestamp) + "\n" + text;
+}
+}  // namespace
+
+Result<NoteSignature> Cosign(const std::string& text, const SigningKey& key, uint64_t timestamp) {
+  if (key.verifier().type() != kSigTypeCosignatureV1) {
+    return Status::InvalidArgument("key " + key.name() + " is not a cosignature/v1 key (type 0x04)");
+  }
+  if (timestamp > uint64_t{INT64_MAX}) return Status::InvalidArgument("cosignature timestamp exceeds 2^63-1");
+  MB_ASSIGN_OR_RETURN(std::string sig, key.Sign(CosignedMessage(text, timestamp)));
+  std::string raw(8, '\0');
+  for (int i = 0; i < 8; ++i) raw[i] = static_cast<char>(timestamp >> (56 - 8 * i));
+  return NoteSignature{key.name(), key.key_id(), raw + sig};
+}
+
+Result<uint64_t> VerifyCosignature(const SignedNote& note, const Verifier& cosigner) {
+  for (const NoteSignature& s : note.signatures) {
+    if (s.name != cosigner.name() || s.key_id != cosigner.key_id()) continue;
+    if (s.signature.size() != 8 + 64) {
+      return Status::Corruption("cosignature by " + cosigner.name() + " is not 8 + 64 bytes");
+    }
+    uint64_t t = 0;
+    for (int i = 0; i < 8; ++i) t = (t << 8) | static_cast<uint8_t>(s.signature[i]);
+    if (t > uint64_t{INT64_MAX}) return Status::Corruption("cosignature by " + cosigner.name() + ": timestamp exceeds 2^63-1");
+    if (!cosigner.Verify(CosignedMessage(note.text, t), std::string_view(s.signature).substr(8))) {
+      return Status::Corruption("cosignature by " + cosigner.name() + " does not verify");
+    }
+    return t;
+  }
+  return Status::NotFound("no cosignature by " + cosigner.name() + "+" + KeyIdHex(cosigner.key_id()));
 }
 
 std::string Checkpoint::Body() const {

@@ -45,5 +45,7 @@ struct Command {
 
 // Read-side commands: balance, child, sponsorships, donor, programme, statement, find-ref, rebuild.
 void RegisterQueryCommands(CLI::App& app, const Globals& g, std::vector<Command>& out);
+// The inspector's kit: export, prove child (under `prove`), witness init|cosign, cosignature add.
+void RegisterAuditCommands(CLI::App& app, const Globals& g, CLI::App* prove, std::vector<Command>& out);
 
 }  // namespace minhbach::app

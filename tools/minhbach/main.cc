@@ -500,6 +500,7 @@ int main(int argc, char** argv) {
   auto* cons = prove->add_subcommand("consistency", "Consistency proof between tree sizes OLD and NEW");
   cons->add_option("old", size1, "Old tree size")->required();
   cons->add_option("new", size2, "New tree size")->required();
+  mb::app::RegisterAuditCommands(app, g, prove, commands);
 
   try {
     app.parse(argc, argv);

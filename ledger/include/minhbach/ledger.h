@@ -70,6 +70,9 @@ struct VerifyReport {
 struct StoredCheckpoint {
   uint64_t number = 0;  // 0, 1, 2 ... in issue order
   std::string note;     // the signed note text exactly as issued
+  std::vector<std::string> cosignatures;  // witness signature lines ("— <name> <base64>"), added later
+  // The note with the witnesses' cosignature lines after the log's signature.
+  std::string WithCosignatures() const;
 };
 
 class Ledger {
@@ -111,6 +114,13 @@ class Ledger {
   // Signs a checkpoint of the current tree with the ledger key, stores it, and returns the note text.
   Result<std::string> SignCheckpoint();
   Result<std::vector<StoredCheckpoint>> Checkpoints() const;
+  // Stores the cosignatures of `cosigned` (a checkpoint note this ledger issued, with witness signature lines
+  // added) by the given witnesses, after verifying each. Fails with InvalidArgument when the note is not one of
+  // this ledger's checkpoints or carries no valid cosignature by any of them. Returns how many were new.
+  Result<size_t> AddCosignatures(const std::string& cosigned, const std::vector<Verifier>& witnesses);
+
+  // The compact range [0, size): see CompactRange.
+  Result<std::vector<Hash>> CompactRangeAt(uint64_t size) const;
 
   // Recomputes everything from genesis: see docs/architecture.md "verify". Fails with Corruption naming
   // the first bad sequence number and what is wrong.

@@ -48,6 +48,27 @@ Status VerifyInclusionRaw(Sha256& sha, uint64_t index, uint64_t size, std::strin
 Status VerifyConsistencyRaw(Sha256& sha, uint64_t size1, uint64_t size2, const std::vector<std::string>& proof,
                             std::string_view root1, std::string_view root2);
 
+// The compact range [0, size) of RFC 9162 / transparency-dev "compact": the roots of the perfect subtrees
+// of the binary decomposition of size, largest (leftmost) first: popcount(size) hashes. Enough to compute the
+// root and to keep appending leaves without the rest of the tree (incremental audit bundles use it).
+class CompactRange {
+ public:
+  CompactRange() = default;
+  // Checks that `nodes` has popcount(size) hashes.
+  static Result<CompactRange> FromNodes(uint64_t size, std::vector<Hash> nodes);
+  uint64_t size() const { return size_; }
+  const std::vector<Hash>& nodes() const { return nodes_; }
+  void Append(Sha256& sha, const Hash& leaf_hash);
+  // MTH(D[0:size]); SHA-256 of the empty string for size 0.
+  Hash Root(Sha256& sha) const;
+  // (level, index) of each node of the compact range of `size`, in order.
+  static std::vector<std::pair<uint32_t, uint64_t>> NodePositions(uint64_t size);
+
+ private:
+  uint64_t size_ = 0;
+  std::vector<Hash> nodes_;
+};
+
 // ---- Tiles: how the tree's node hashes are stored ----
 //
 // A tile holds a height-8 subtree: tile (t, i) covers tree levels 8t .. 8t+8 above the level-8t nodes

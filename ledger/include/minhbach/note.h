@@ -22,7 +22,8 @@ namespace minhbach {
 
 inline constexpr size_t kNoteBytesMax = 64 * 1024;
 inline constexpr size_t kNoteSignaturesMax = 64;  // C2SP: verifiers MUST accept at least 16
-inline constexpr uint8_t kSigTypeEd25519 = 0x01;
+inline constexpr uint8_t kSigTypeEd25519 = 0x01;        // signed-note Ed25519 signatures
+inline constexpr uint8_t kSigTypeCosignatureV1 = 0x04;  // tlog-cosignature/v1 (Ed25519, timestamped)
 
 using KeyId = uint32_t;
 
@@ -32,9 +33,10 @@ KeyId ComputeKeyId(Sha256& sha, std::string_view name, uint8_t sig_type, std::st
 
 class Verifier {
  public:
-  // Parses "<name>+<hex key ID>+<base64(0x01 || key)>", checking the key ID against the key.
+  // Parses "<name>+<hex key ID>+<base64(type || key)>" (type 0x01 or 0x04), checking the key ID against the key.
   static Result<Verifier> Parse(std::string_view vkey);
-  Verifier(std::string name, std::array<uint8_t, 32> public_key);
+  Verifier(std::string name, std::array<uint8_t, 32> public_key, uint8_t type = kSigTypeEd25519);
+  uint8_t type() const { return type_; }
   const std::string& name() const { return name_; }
   KeyId key_id() const { return key_id_; }
   const std::array<uint8_t, 32>& public_key() const { return pub_; }
@@ -45,13 +47,15 @@ class Verifier {
  private:
   std::string name_;
   std::array<uint8_t, 32> pub_;
+  uint8_t type_;
   KeyId key_id_;
 };
 
 class SigningKey {
  public:
   // A fresh key from the OpenSSL CSPRNG.
-  static Result<SigningKey> Generate(std::string name);
+  // `type`: kSigTypeEd25519 for a log's key, kSigTypeCosignatureV1 for a witness's.
+  static Result<SigningKey> Generate(std::string name, uint8_t type = kSigTypeEd25519);
   // Parses "PRIVATE+KEY+<name>+<hex key ID>+<base64(0x01 || seed)>".
   static Result<SigningKey> Parse(std::string_view skey);
   const std::string& name() const { return name_; }
@@ -90,6 +94,13 @@ Status SignNote(SignedNote& note, const SigningKey& key);
 // OK when at least one signature by `verifier` (same name and key ID) is present and every such
 // signature verifies. Signatures by unknown keys are ignored, as C2SP requires.
 Status VerifyNote(const SignedNote& note, const Verifier& verifier);
+
+// C2SP tlog-cosignature/v1 (Ed25519): signature = u64 big-endian timestamp || Ed25519 signature over
+// "cosignature/v1\ntime <timestamp>\n" || note text. `key` must be a cosignature key (type 0x04).
+Result<NoteSignature> Cosign(const std::string& text, const SigningKey& key, uint64_t timestamp);
+// The timestamp of the valid cosignature by `cosigner` on `note`; NotFound when it has none, Corruption when
+// it does not verify.
+Result<uint64_t> VerifyCosignature(const SignedNote& note, const Verifier& cosigner);
 
 // A C2SP tlog-checkpoint body: origin, decimal tree size, base64 root hash, optional extension lines.
 struct Checkpoint {
