@@ -94,4 +94,46 @@ expect_rc 0 "$B" --ledger "$T/demo" verify --rebuild-compare --json
 grep -q '"read_models_compared"' "$T/out" || fail "verify --rebuild-compare"
 expect_rc 0 "$B" --ledger "$T/demo" rebuild --json
 grep -q '"entries":4980' "$T/out" || fail "rebuild"
+
+# The inspector's kit: export, offline verify, incremental bundle, child proof, witness and cosignatures.
+V="$(dirname "$B")/minhbach-verify"
+DK=$(cat "$T/demo/verifier.vkey")
+expect_rc 0 "$B" --ledger "$T/demo" export --to "$T/b1" --json
+grep -q '"entries":4980' "$T/out" || fail "export"
+expect_rc 2 "$B" --ledger "$T/demo" export --to "$T/b1"                  # exists already
+expect_rc 0 "$V" "$T/b1" --key "$DK"
+grep -q 'equal their recomputation' "$T/out" || fail "minhbach-verify did not check the reports"
+expect_rc 0 "$V" "$T/b1" --json
+grep -q '"log_key_from_bundle":true' "$T/out" || fail "minhbach-verify must say it used the bundle's own key"
+expect_rc 1 "$V" "$T/b1" --key "$OTHER"                                   # another key: fails
+expect_rc 2 "$V" "$T/nothing" --key "$DK"
+printf '%s\n' '{"type":"donation_received","idempotency_key":"cli-x1","data":{"fund":"F-QNG","donor":"D-MINHPHAT","value_date":"2026-11-20","cash":{"channel":"bank","bank_ref":"FT2632400001","amount":5000000}}}' > "$T/more.jsonl"
+expect_rc 0 "$B" --ledger "$T/demo" append "$T/more.jsonl"
+expect_rc 0 "$B" --ledger "$T/demo" checkpoint
+expect_rc 2 "$B" --ledger "$T/demo" export --to "$T/bad" --from-size 17   # not a checkpoint size
+expect_rc 0 "$B" --ledger "$T/demo" export --to "$T/b2" --from-size 4980
+expect_rc 0 "$V" "$T/b2" --key "$DK" --base "$T/b1" --trusted-checkpoint "$T/b1/checkpoint.note" --json
+grep -q '"reports_checked":true' "$T/out" || fail "incremental bundle with --base"
+expect_rc 0 "$B" --ledger "$T/demo" prove child C-CV-01 --out "$T/p.json"
+expect_rc 0 "$V" --proof "$T/p.json" --key "$DK"
+sed -i 's/"seq": 2162/"seq": 2163/' "$T/p.json"
+expect_rc 1 "$V" --proof "$T/p.json" --key "$DK"                          # a moved entry fails
+expect_rc 2 "$B" --ledger "$T/demo" prove child C-NOBODY
+expect_rc 0 "$B" witness init --dir "$T/w" --name inspector.example/w --log-key "$DK"
+WK=$(cat "$T/out")
+expect_rc 0 "$B" --ledger "$T/demo" witness cosign --dir "$T/w" --out "$T/cos.note"
+expect_rc 0 "$B" --ledger "$T/demo" cosignature add "$T/cos.note" --witness "$WK"
+expect_rc 0 "$B" --ledger "$T/demo" export --to "$T/b3"
+expect_rc 0 "$V" "$T/b3" --key "$DK" --witness "$WK" --min-witnesses 1
+expect_rc 1 "$V" "$T/b1" --key "$DK" --witness "$WK" --min-witnesses 1   # the old bundle has no cosignature
+expect_rc 0 "$B" witness cosign --dir "$T/w" --bundle "$T/b3" --out "$T/cos2.note"   # same checkpoint, audited in full
+# A fork: the same ledger key signs another history of the same size; the witness refuses it.
+cp -r "$T/demo" "$T/fork"
+expect_rc 0 "$B" --ledger "$T/fork" append "$T/ok.jsonl"
+expect_rc 0 "$B" --ledger "$T/fork" checkpoint
+expect_rc 0 "$B" --ledger "$T/demo" append "$T/ok.jsonl"
+expect_rc 0 "$B" --ledger "$T/demo" checkpoint
+expect_rc 0 "$B" --ledger "$T/demo" witness cosign --dir "$T/w"
+expect_rc 1 "$B" --ledger "$T/fork" witness cosign --dir "$T/w"
+grep -q 'CONFLICT' "$T/err" || fail "witness did not report the conflict"
 echo "cli test: 1 passed, 0 failed"
