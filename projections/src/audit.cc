@@ -65,7 +65,8 @@ Result<AuditReport> AuditBundle(const std::string& dir, BundleVerifyOptions opti
   AuditReport out;
   MemoryKv kv;
   BundleVerifier* verifier_ptr = nullptr;
-  ReadModels models(kv, [&verifier_ptr](uint64_t seq) { return verifier_ptr->Entry(seq); });
+  ReadModels models(kv, [&verifier_ptr](uint64_t seq) { return verifier_ptr->Entry(seq); },
+                    ReadModels::Options{.reports_only = true});
   bool replaying = true;
   auto user_on_entry = options.on_entry;
   options.on_entry = [&](uint64_t seq, std::string_view bytes) -> Status {

@@ -84,8 +84,9 @@ Status ExportBundle(const Ledger& ledger, const std::string& dir, uint64_t from_
   // The published reports, computed from the exported log prefix [0, size).
   MB_ASSIGN_OR_RETURN(std::string as_of, ReportsAsOf(ledger, size));
   MemoryKv kv;
-  MB_RETURN_IF_ERROR(ReplayInto(ledger, size, kv));
-  ReadModels models(kv, [&ledger](uint64_t seq) { return ledger.GetEntry(seq); });
+  const ReadModels::Options reports_only{.reports_only = true};
+  MB_RETURN_IF_ERROR(ReplayInto(ledger, size, kv, {}, reports_only));
+  ReadModels models(kv, [&ledger](uint64_t seq) { return ledger.GetEntry(seq); }, reports_only);
   MB_ASSIGN_OR_RETURN(json reports, models.Reports(as_of));
   MB_RETURN_IF_ERROR(writer->WriteFile(kBundleReports, reports.dump(1, ' ', false, json::error_handler_t::replace) + "\n"));
 

@@ -240,8 +240,9 @@ std::map<std::string, std::string> Projections::Dump() const {
   return out;
 }
 
-Status ReplayInto(const Ledger& ledger, uint64_t size, Kv& kv, const std::function<void(uint64_t, uint64_t)>& progress) {
-  ReadModels models(kv, [&ledger](uint64_t seq) { return ledger.GetEntry(seq); });
+Status ReplayInto(const Ledger& ledger, uint64_t size, Kv& kv, const std::function<void(uint64_t, uint64_t)>& progress,
+                  ReadModels::Options options) {
+  ReadModels models(kv, [&ledger](uint64_t seq) { return ledger.GetEntry(seq); }, options);
   Status inner;
   Status s = ledger.ScanEntries(0, size, [&](uint64_t seq, std::string_view bytes) {
     inner = models.Apply(seq, bytes).WithContext("replaying entry " + std::to_string(seq));

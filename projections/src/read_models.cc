@@ -391,6 +391,9 @@ class ReadModels::State {
   // Cash effects on fund balances; sign -1 undoes them (a reversal).
   Status MoneyEffect(P::Reader p, int sign) {
     switch (p.which()) {
+      case P::FUND_OPENED:
+        if (sign > 0) Put("fd/" + K(S(p.getFundOpened().getFund())), S(p.getFundOpened().getName()));
+        return Status::Ok();
       case P::DONATION_RECEIVED: {
         auto e = p.getDonationReceived();
         if (!e.isCash()) return Status::Ok();
@@ -708,7 +711,6 @@ class ReadModels::State {
           d["item"] = S(g.getItem());
           d["quantity"] = g.getQuantity();
           d["amount"] = value;
-          Put("iv/" + K(fund) + "/" + K(S(g.getItem())), std::to_string(g.getUnitValue()));
         }
         Put("dn/" + K(donor) + "/" + Seq20(seq), JsonText(d));
         Put("dx/" + Seq20(seq), donor);
@@ -828,6 +830,9 @@ class ReadModels::State {
       }
       case P::DONATION_RECEIVED: {
         auto e = p.getDonationReceived();
+        if (e.isInKind() && sign > 0) {  // the latest declared unit value of an item, for goods given out later
+          Put("iv/" + K(S(e.getFund())) + "/" + K(S(e.getInKind().getItem())), std::to_string(e.getInKind().getUnitValue()));
+        }
         if (e.getRestriction() != schema::Restriction::PROGRAMME || !e.isCash()) return Status::Ok();
         return AddJsonFields("pt/" + K(S(e.getRestrictedTo())), {{"received", sign * e.getCash().getAmount()}}, false);
       }
@@ -888,9 +893,6 @@ class ReadModels::State {
   Result<std::vector<CashMove>> CashMoves(P::Reader p) {
     std::vector<CashMove> out;
     switch (p.which()) {
-      case P::FUND_OPENED:
-        Put("fd/" + K(S(p.getFundOpened().getFund())), S(p.getFundOpened().getName()));
-        break;
       case P::DONATION_RECEIVED: {
         auto e = p.getDonationReceived();
         if (!e.isCash()) break;
@@ -977,8 +979,8 @@ class ReadModels::State {
 
 // ---- ReadModels ----
 
-ReadModels::ReadModels(Kv& kv, EntryLookup lookup)
-    : kv_(kv), lookup_(std::move(lookup)), state_(std::make_unique<State>(kv_, lookup_)) {}
+ReadModels::ReadModels(Kv& kv, EntryLookup lookup, Options options)
+    : kv_(kv), lookup_(std::move(lookup)), options_(options), state_(std::make_unique<State>(kv_, lookup_)) {}
 ReadModels::~ReadModels() = default;
 
 Status ReadModels::Sync() { return state_->Sync(); }
@@ -1011,9 +1013,13 @@ Status ReadModels::Apply(uint64_t seq, std::string_view bytes) {
           FormatTimestamp(old_root.getRecordedAtMicros(), old_root.getTzOffsetMinutes()).substr(0, 7);
       MB_RETURN_IF_ERROR(st.MoneyEffect(old.payload(), -1));
       MB_RETURN_IF_ERROR(st.ScheduleEffect(old.payload(), -1));
+      MB_RETURN_IF_ERROR(st.ProgrammeEffect(seq, target, old_month, old.payload(), -1));
+      if (options_.reports_only) {
+        last_leaf_ = leaf;
+        return Status::Ok();
+      }
       MB_RETURN_IF_ERROR(st.HistoryReversal(base, target, S(p.getReversal().getReason())));
       MB_RETURN_IF_ERROR(st.TraceReversal(seq, date, target, old.payload()));
-      MB_RETURN_IF_ERROR(st.ProgrammeEffect(seq, target, old_month, old.payload(), -1));
       MB_ASSIGN_OR_RETURN(std::vector<CashMove> moves, st.CashMoves(old.payload()));
       for (CashMove& m : moves) {
         m.side = m.side == "credit" ? "debit" : "credit";
@@ -1023,6 +1029,22 @@ Status ReadModels::Apply(uint64_t seq, std::string_view bytes) {
       }
     } else {
       MB_RETURN_IF_ERROR(st.MoneyEffect(p, +1));
+      if (options_.reports_only) {
+        // Schedules need the children's birth months and the donors' names: the helper records only.
+        switch (p.which()) {
+          case P::DONOR_REGISTERED:
+          case P::CHILD_REGISTERED:
+          case P::SPONSORSHIP_AGREED:
+            MB_RETURN_IF_ERROR(st.HistoryEffect(base, p));
+            break;
+          default:
+            break;
+        }
+        MB_RETURN_IF_ERROR(st.ScheduleEffect(p, +1));
+        MB_RETURN_IF_ERROR(st.ProgrammeEffect(seq, seq, month, p, +1));
+        last_leaf_ = leaf;
+        return Status::Ok();
+      }
       MB_RETURN_IF_ERROR(st.ScheduleEffect(p, +1));
       MB_RETURN_IF_ERROR(st.HistoryEffect(base, p));
       MB_RETURN_IF_ERROR(st.TraceEffect(seq, date, p));

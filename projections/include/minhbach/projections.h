@@ -49,6 +49,6 @@ class Projections {
 // Replays entries [0, size) of `ledger` into `kv` with a fresh ReadModels (synced on return): the read models
 // as of any earlier point of the log, and the reference a stored copy is compared with.
 Status ReplayInto(const Ledger& ledger, uint64_t size, Kv& kv,
-                  const std::function<void(uint64_t, uint64_t)>& progress = {});
+                  const std::function<void(uint64_t, uint64_t)>& progress = {}, ReadModels::Options options = {});
 
 }  // namespace minhbach

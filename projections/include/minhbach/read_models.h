@@ -181,8 +181,14 @@ nlohmann::json ToJson(const Statement& s);
 
 class ReadModels {
  public:
+  struct Options {
+    // Keep only what Reports() needs (balances, programme reports, sponsorship schedules): no child history
+    // rows, donor trace or statement rows. minhbach-verify uses it so a long log fits in memory.
+    bool reports_only = false;
+  };
   // `lookup` returns the canonical bytes of an earlier entry (reversals need the entry they reverse).
-  ReadModels(Kv& kv, EntryLookup lookup);
+  ReadModels(Kv& kv, EntryLookup lookup, Options options);
+  ReadModels(Kv& kv, EntryLookup lookup) : ReadModels(kv, std::move(lookup), Options{}) {}
   ~ReadModels();
 
   // Applies entry `seq` (which must be the next one). Corruption when a stored record cannot be read back.
@@ -217,6 +223,7 @@ class ReadModels {
  private:
   Kv& kv_;
   EntryLookup lookup_;
+  Options options_;
   Hash last_leaf_{};
   std::unique_ptr<State> state_;
 };
