@@ -495,7 +495,6 @@ class ReadModels::State {
   // ---- child history ("h/<child>/<seq>") ----
   void AddRow(const std::string& child, const HistoryRow& row) {
     Put("h/" + K(child) + "/" + Seq20(row.seq), RowText(row));
-    Put("x/" + Seq20(row.seq), child);  // which child's history holds entry seq (for reversals)
   }
 
   Result<std::string> DonorName(const std::string& id) {
@@ -585,8 +584,25 @@ class ReadModels::State {
     }
   }
 
-  Status HistoryReversal(const HistoryRow& base, uint64_t target, const std::string& reason) {
-    MB_ASSIGN_OR_RETURN(std::string child, Get("x/" + Seq20(target)));
+  // Whose history holds the row of an entry (the reversed entry names its child, or its sponsorship's).
+  Result<std::string> HistoryChild(P::Reader p) {
+    switch (p.which()) {
+      case P::CHILD_REGISTERED: return S(p.getChildRegistered().getChild());
+      case P::DONATION_RECEIVED: {
+        auto e = p.getDonationReceived();
+        return e.getRestriction() == schema::Restriction::CHILD ? S(e.getRestrictedTo()) : std::string();
+      }
+      case P::SPONSORSHIP_AGREED: return S(p.getSponsorshipAgreed().getChild());
+      case P::SPONSORSHIP_AMENDED: return Get("s/" + K(S(p.getSponsorshipAmended().getSponsorship())));
+      case P::SPONSORSHIP_ENDED: return Get("s/" + K(S(p.getSponsorshipEnded().getSponsorship())));
+      case P::ENTITLEMENT_DETERMINED: return S(p.getEntitlementDetermined().getChild());
+      case P::DISBURSEMENT: return S(p.getDisbursement().getChild());
+      default: return std::string();
+    }
+  }
+
+  Status HistoryReversal(const HistoryRow& base, uint64_t target, P::Reader old, const std::string& reason) {
+    MB_ASSIGN_OR_RETURN(std::string child, HistoryChild(old));
     if (child.empty()) return Status::Ok();
     const std::string key = "h/" + K(child) + "/" + Seq20(target);
     MB_ASSIGN_OR_RETURN(std::string v, Get(key));
@@ -636,13 +652,17 @@ class ReadModels::State {
       l.amount -= part;
       amount -= part;
     };
-    if (prefer) {
+    if (prefer) {  // a donation's reversal (rare): its own lots, wherever they are in the queue
       for (size_t i = 0; i < q->size() && amount > 0; ++i) {
         if ((*q)[i].donation == *prefer) take_from(i);
       }
+      q->erase(std::remove_if(q->begin(), q->end(), [](const Lot& l) { return l.amount == 0; }), q->end());
     }
-    for (size_t i = 0; i < q->size() && amount > 0; ++i) take_from(i);
-    q->erase(std::remove_if(q->begin(), q->end(), [](const Lot& l) { return l.amount == 0; }), q->end());
+    // First in, first out: only the front is consumed, so emptied lots are popped from the front.
+    while (!q->empty() && amount > 0) {
+      take_from(0);
+      if (q->front().amount == 0) q->pop_front();
+    }
     if (amount > 0) {
       return Status::Corruption("donor trace: sub-account " + sub + " of fund " + fund + " holds " +
                                 std::to_string(amount) + " less traced money than the log spends from it");
@@ -713,7 +733,6 @@ class ReadModels::State {
           d["amount"] = value;
         }
         Put("dn/" + K(donor) + "/" + Seq20(seq), JsonText(d));
-        Put("dx/" + Seq20(seq), donor);
         return Status::Ok();
       }
       case P::ALLOCATION: {
@@ -1018,7 +1037,7 @@ Status ReadModels::Apply(uint64_t seq, std::string_view bytes) {
         last_leaf_ = leaf;
         return Status::Ok();
       }
-      MB_RETURN_IF_ERROR(st.HistoryReversal(base, target, S(p.getReversal().getReason())));
+      MB_RETURN_IF_ERROR(st.HistoryReversal(base, target, old.payload(), S(p.getReversal().getReason())));
       MB_RETURN_IF_ERROR(st.TraceReversal(seq, date, target, old.payload()));
       MB_ASSIGN_OR_RETURN(std::vector<CashMove> moves, st.CashMoves(old.payload()));
       for (CashMove& m : moves) {
