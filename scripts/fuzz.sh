@@ -22,4 +22,12 @@ for t in $TARGETS; do
     exit 1
   fi
 done
+# Keep the corpora small: only the inputs that still add coverage (libFuzzer -merge=1).
+if [ "${MINHBACH_FUZZ_MINIMIZE:-0}" = 1 ]; then
+  for t in $TARGETS; do
+    rm -rf "build-fuzz/min-$t" && mkdir -p "build-fuzz/min-$t"
+    "build-fuzz/tests/fuzz/$t" -merge=1 -max_len=20000 "build-fuzz/min-$t" "tests/fuzz/corpus/$t" >/dev/null 2>&1
+    rm -rf "tests/fuzz/corpus/$t" && mv "build-fuzz/min-$t" "tests/fuzz/corpus/$t"
+  done
+fi
 echo "fuzz: all targets ran ${SECONDS_EACH}s each without a failure"

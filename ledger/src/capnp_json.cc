@@ -184,7 +184,9 @@ Status StructFromJson(const json& in, DynamicStruct::Builder out, const std::str
   }
   std::string union_chosen;
   std::string union_names;
-  for (auto& [name, f] : fields) {
+  for (auto& named : fields) {  // (no structured binding: lambdas below capture f)
+    const auto& name = named.first;
+    auto& f = named.second;
     const std::string field = Path(path, name);
     auto it = in.find(name);
     if (InUnion(f)) {

@@ -74,8 +74,14 @@ Status CheckEnvelope(schema::Entry::Reader r) {
 
 // ---- EntryReader ----
 
+// Word-aligned buffers are vectors of uint64_t viewed as capnp::word (which is not copyable, so
+// std::vector<capnp::word> does not compile with every standard library).
+inline kj::ArrayPtr<const capnp::word> AsWords(const std::vector<uint64_t>& v) {
+  return kj::ArrayPtr<const capnp::word>(reinterpret_cast<const capnp::word*>(v.data()), v.size());
+}
+
 struct EntryReader::State {
-  std::vector<capnp::word> buf;
+  std::vector<uint64_t> buf;
   kj::ArrayPtr<const capnp::word> segs[1];
   std::unique_ptr<capnp::SegmentArrayMessageReader> reader;
 };
@@ -100,7 +106,7 @@ Result<EntryReader> EntryReader::OpenImpl(std::string_view bytes, int mode) {
   // Copy into word-aligned memory: RocksDB values carry no alignment guarantee.
   st.buf.resize(bytes.size() / 8);
   std::memcpy(st.buf.data(), bytes.data(), bytes.size());
-  st.segs[0] = kj::ArrayPtr<const capnp::word>(st.buf.data(), st.buf.size());
+  st.segs[0] = AsWords(st.buf);
   capnp::ReaderOptions opts;
   opts.traversalLimitInWords = kTraversalLimitWords;
   opts.nestingLimit = kNestingLimit;
@@ -156,10 +162,10 @@ Status EncodeEntryTo(uint64_t seq, const Hash& prev, int64_t recorded_at_micros,
     return Status::InvalidArgument("event payload is not a draft produced by the parser");
   }
   // The draft was built and checked by this library (ParseJsonLine, NoteDraft ...): copy it as it is.
-  thread_local std::vector<capnp::word> draft_buf;
+  thread_local std::vector<uint64_t> draft_buf;
   draft_buf.resize(draft.payload.size() / 8);
   std::memcpy(draft_buf.data(), draft.payload.data(), draft.payload.size());
-  kj::ArrayPtr<const capnp::word> segs[1] = {kj::ArrayPtr<const capnp::word>(draft_buf.data(), draft_buf.size())};
+  kj::ArrayPtr<const capnp::word> segs[1] = {AsWords(draft_buf)};
   // A zeroed scratch first segment: building an entry allocates nothing from the heap.
   capnp::word scratch[kFirstSegmentWords];
   std::memset(scratch, 0, sizeof scratch);
@@ -186,9 +192,9 @@ Status EncodeEntryUnchained(uint64_t seq, int64_t recorded_at_micros, const Appe
                             std::string* out, size_t* prev_hash_offset) {
   MB_RETURN_IF_ERROR(EncodeEntryTo(seq, Hash{}, recorded_at_micros, ctx, draft, out));
   // Locate the prevHash bytes through a reader over the result (word-aligned copy, as always).
-  std::vector<capnp::word> words(out->size() / 8);
+  std::vector<uint64_t> words(out->size() / 8);
   std::memcpy(words.data(), out->data(), out->size());
-  kj::ArrayPtr<const capnp::word> segs[1] = {kj::ArrayPtr<const capnp::word>(words.data(), words.size())};
+  kj::ArrayPtr<const capnp::word> segs[1] = {AsWords(words)};
   return Catching(Status::Code::kInvalidArgument, "encoding entry", [&]() -> Status {
     capnp::SegmentArrayMessageReader reader(kj::ArrayPtr<const kj::ArrayPtr<const capnp::word>>(segs, 1));
     auto prev = reader.getRoot<schema::Entry>().getPrevHash();
