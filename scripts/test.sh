@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
-# The README's second command: install what is missing, build, and run every test with ctest.
+# The README's second command: install what is missing, build, and run every test with ctest; then the same
+# suite built with AddressSanitizer + UndefinedBehaviorSanitizer, and every libFuzzer target for a short fixed
+# time over its corpus. MINHBACH_QUICK=1 runs only the first stage.
+#   MINHBACH_FUZZ_SECONDS  seconds per fuzz target (default 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash scripts/build.sh
-cd build
-ctest --output-on-failure -j2 --timeout 900
+(cd build && ctest --output-on-failure -j2 --timeout 900)
+[ "${MINHBACH_QUICK:-0}" = 1 ] && exit 0
+
+echo "== ASan + UBSan build of the whole test suite"
+cmake -S . -B build-asan -DMINHBACH_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j2
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+(cd build-asan && MINHBACH_CRASH_KILLS=8 ctest --output-on-failure -j2 --timeout 1200)
+
+echo "== libFuzzer targets"
+bash scripts/fuzz.sh "${MINHBACH_FUZZ_SECONDS:-20}"
