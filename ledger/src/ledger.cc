@@ -178,6 +178,7 @@ Status OpenDb(Ledger::Impl& impl, bool create) {
   rocksdb::DBOptions dbo = DbOptions();
   dbo.create_if_missing = create;
   dbo.create_missing_column_families = create;
+  if (impl.options.env) dbo.env = impl.options.env;
   dbo.error_if_exists = create;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;

@@ -25,6 +25,9 @@
 namespace spdlog {
 class logger;
 }
+namespace rocksdb {
+class Env;
+}
 
 namespace minhbach {
 
@@ -37,6 +40,9 @@ struct LedgerOptions {
   std::function<int64_t()> clock;
   // RocksDB block cache size. Default: 64 MiB.
   size_t block_cache_bytes = 64 << 20;
+  // The RocksDB environment (file system) to use; not owned. Default: the real one. Only the fault-injection
+  // tests (tests/simulation_test.cc) pass another.
+  rocksdb::Env* env = nullptr;
 };
 
 struct AppendResult {
