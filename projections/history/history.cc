@@ -1,60 +1,78 @@
 // Read model "history": every event about a child, in log order (h/<child>/<seq>), with reversal marks.
+#include <charconv>
+#include <stdexcept>
+
 #include "model.h"
 
 namespace minhbach {
 namespace rm {
 namespace {
 
+// A history row: its 15 fields joined by U+001F (unit separator), which no text in the log can contain (entries
+// hold clean UTF-8 without control characters). Reading one back is a split, not a JSON parse: a child's
+// history of ~100 rows reads in well under a millisecond.
+constexpr char kSep = '\x1f';
+constexpr size_t kRowFields = 15;
+
 std::string RowText(const HistoryRow& r) {
-  std::string out = "{";
-  auto str = [&](const char* k, const std::string& v) {
-    if (out.size() > 1) out.push_back(',');
-    AppendJsonString(out, k);
-    out.push_back(':');
-    AppendJsonString(out, v);
+  std::string out;
+  out.reserve(160 + r.from.size());
+  auto add = [&](const std::string& v) {
+    out += v;
+    out.push_back(kSep);
   };
-  auto num = [&](const char* k, auto v) {
-    if (out.size() > 1) out.push_back(',');
-    AppendJsonString(out, k);
-    out.push_back(':');
-    out += std::to_string(v);
-  };
-  num("seq", r.seq);
-  str("recorded_at", r.recorded_at);
-  str("type", r.type);
-  str("kind", r.kind);
-  str("fund", r.fund);
-  str("programme", r.programme);
-  str("sponsorship", r.sponsorship);
-  str("month", r.month);
-  str("item", r.item);
-  str("from", r.from);
-  num("amount", r.amount);
-  num("quantity", r.quantity);
-  str("leaf_hash", r.leaf_hash);
-  num("reversed_by", r.reversed_by);
-  num("reverses", r.reverses);
-  out.push_back('}');
+  add(std::to_string(r.seq));
+  add(r.recorded_at);
+  add(r.type);
+  add(r.kind);
+  add(r.fund);
+  add(r.programme);
+  add(r.sponsorship);
+  add(r.month);
+  add(r.item);
+  add(r.from);
+  add(std::to_string(r.amount));
+  add(std::to_string(r.quantity));
+  add(r.leaf_hash);
+  add(std::to_string(r.reversed_by));
+  out += std::to_string(r.reverses);
   return out;
 }
 
-HistoryRow RowFromJson(const json& j) {
+// Throws std::runtime_error on a damaged record (the callers turn it into Corruption).
+HistoryRow RowFromText(std::string_view text) {
+  std::string_view f[kRowFields];
+  size_t n = 0, start = 0;
+  for (size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == kSep) {
+      if (n == kRowFields) throw std::runtime_error("history row has more than 15 fields");
+      f[n++] = text.substr(start, i - start);
+      start = i + 1;
+    }
+  }
+  if (n != kRowFields) throw std::runtime_error("history row has " + std::to_string(n) + " fields, not 15");
+  auto num = [](std::string_view v) -> int64_t {
+    int64_t x = 0;
+    auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+    if (ec != std::errc() || p != v.data() + v.size()) throw std::runtime_error("history row: bad number");
+    return x;
+  };
   HistoryRow r;
-  r.seq = j.at("seq");
-  r.recorded_at = j.at("recorded_at");
-  r.type = j.at("type");
-  r.kind = j.at("kind");
-  r.fund = j.at("fund");
-  r.programme = j.at("programme");
-  r.sponsorship = j.at("sponsorship");
-  r.month = j.at("month");
-  r.item = j.at("item");
-  r.from = j.at("from");
-  r.amount = j.at("amount");
-  r.quantity = j.at("quantity");
-  r.leaf_hash = j.at("leaf_hash");
-  r.reversed_by = j.at("reversed_by");
-  r.reverses = j.at("reverses");
+  r.seq = static_cast<uint64_t>(num(f[0]));
+  r.recorded_at = f[1];
+  r.type = f[2];
+  r.kind = f[3];
+  r.fund = f[4];
+  r.programme = f[5];
+  r.sponsorship = f[6];
+  r.month = f[7];
+  r.item = f[8];
+  r.from = f[9];
+  r.amount = num(f[10]);
+  r.quantity = num(f[11]);
+  r.leaf_hash = f[12];
+  r.reversed_by = static_cast<uint64_t>(num(f[13]));
+  r.reverses = static_cast<uint64_t>(num(f[14]));
   return r;
 }
 
@@ -163,7 +181,7 @@ class HistoryModel final : public Model {
     if (child.empty()) return Status::Ok();
     const std::string key = "h/" + K(child) + "/" + Seq20(target);
     MB_ASSIGN_OR_RETURN(std::string v, Get(key));
-    HistoryRow orig = RowFromJson(json::parse(v));
+    HistoryRow orig = RowFromText(v);
     orig.reversed_by = base.seq;
     Put(key, RowText(orig));
     HistoryRow row = base;
@@ -210,7 +228,7 @@ Result<std::vector<HistoryRow>> ReadModels::ChildHistory(const std::string& chil
     if (registered.empty()) return Status::NotFound("child '" + child + "' is not registered in this ledger");
     std::vector<HistoryRow> out;
     MB_RETURN_IF_ERROR(kv_.Scan("h/" + K(child) + "/", "", [&](std::string_view, std::string_view value) {
-      out.push_back(RowFromJson(json::parse(value)));
+      out.push_back(RowFromText(value));
       return true;
     }));
     return out;

@@ -16,9 +16,9 @@ namespace minhbach {
 namespace {
 
 constexpr const char* kFormatKey = "format";
-constexpr const char* kFormat = "minhbach-projections-4";  // 3: donor trace, programme reports, statements; 4: no x/ dx/
+constexpr const char* kFormat = "minhbach-projections-5";  // 3: donor trace, programme reports, statements; 4: no x/ dx/; 5: history rows split by U+001F
 constexpr const char* kPositionKey = "pos";
-constexpr uint64_t kFlushEveryEntries = 65536;  // bounds the dirty-record cache during long catch-ups
+constexpr uint64_t kFlushEveryEntries = 32768;  // bounds the dirty-record cache during long catch-ups
 
 std::string BE64(uint64_t v) {
   std::string k(8, '\0');
@@ -116,7 +116,6 @@ Status Projections::Impl::OpenDb() {
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  o.write_buffer_size = 128 << 20;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(o, dir, &raw);
   if (!s.ok()) {
