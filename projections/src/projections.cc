@@ -93,6 +93,9 @@ class RocksKv final : public Kv {
 
 class Projections::Impl {
  public:
+  ~Impl() {
+    if (kv.db) (void)kv.db->Flush(rocksdb::FlushOptions());  // the next open need not replay the WAL
+  }
   std::string dir;
   std::shared_ptr<spdlog::logger> log;
   std::function<void(uint64_t, uint64_t)> progress;
