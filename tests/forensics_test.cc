@@ -377,3 +377,69 @@ TEST(Cosignature, FormatFollowsTlogCosignatureV1) {
 }
 
 }  // namespace
+
+namespace {
+
+class HostileBundle : public Forensics {};
+
+}  // namespace
+
+// Found by review: hostile bundles must give a clear failure, never a crash, a hang or a pass.
+TEST_F(HostileBundle, ReportKeysThatLookLikePathsDoNotCrash) {
+  fs::path r = fs::path(Bundle()) / "reports" / "reports.json";
+  json j = json::parse(ReadAll(r));
+  j["balances["] = 1;
+  WriteAll(r, j.dump());
+  Reseal(Bundle());
+  EXPECT_NE(Audit(Bundle(), Options()).find("published report differs"), std::string::npos);
+}
+
+TEST_F(HostileBundle, DeeplyNestedReportsAreRefused) {
+  fs::path r = fs::path(Bundle()) / "reports" / "reports.json";
+  json j = json::parse(ReadAll(r));
+  std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  std::string text = j.dump();
+  text.insert(text.size() - 1, ",\"x\":" + deep);
+  WriteAll(r, text);
+  Reseal(Bundle());
+  EXPECT_FALSE(Audit(Bundle(), Options()).empty());
+}
+
+TEST_F(HostileBundle, SymlinksAreRefused) {
+  fs::create_symlink("/etc", fs::path(Bundle()) / "proof");
+  EXPECT_NE(Audit(Bundle(), Options()).find("symbolic link"), std::string::npos);
+}
+
+TEST_F(HostileBundle, ReportsAsOfFollowsTheLogNotTheManifest) {
+  // An earlier month (before any arrears) with reports recomputed for it: refused all the same.
+  json m = json::parse(ReadAll(fs::path(Bundle()) / "manifest.json"));
+  m["reports_as_of"] = "2000-01";
+  WriteAll(fs::path(Bundle()) / "manifest.json", m.dump(2));
+  Reseal(Bundle());
+  EXPECT_NE(Audit(Bundle(), Options()).find("reports_as_of"), std::string::npos);
+}
+
+TEST_F(HostileBundle, CheckpointBeyondTheBundleIsRefused) {
+  mb::Checkpoint cp{kOrigin, ledger_->size() + 5, mb::Hash{}, {}};
+  mb::SignedNote note{cp.Body(), {}};
+  ASSERT_TRUE(mb::SignNote(note, *key_).ok());
+  WriteAll(fs::path(Bundle()) / "checkpoints" / "000009.note", note.Format());
+  Reseal(Bundle());
+  EXPECT_NE(Audit(Bundle(), Options()).find("in a bundle of size"), std::string::npos);
+}
+
+TEST_F(HostileBundle, DuplicateManifestEntriesAreRefused) {
+  json m = json::parse(ReadAll(fs::path(Bundle()) / "manifest.json"));
+  m["files"].push_back(m["files"][0]);
+  WriteAll(fs::path(Bundle()) / "manifest.json", m.dump(2));
+  EXPECT_NE(Audit(Bundle(), Options()).find("listed once each"), std::string::npos);
+}
+
+TEST_F(HostileBundle, ACosignatureKeyIsNotALogKey) {
+  auto w = mb::SigningKey::Generate(kOrigin, mb::kSigTypeCosignatureV1);
+  ASSERT_TRUE(w.ok());
+  mb::BundleVerifyOptions o;
+  o.log_key = w->verifier();
+  auto r = mb::AuditBundle(Bundle(), o);
+  EXPECT_TRUE(r.status().IsInvalidArgument()) << r.status().ToString();
+}

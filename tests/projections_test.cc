@@ -103,6 +103,7 @@ void CheckReadModelInvariants(const mb::Ledger& ledger, const mb::ReadModels& m,
       EXPECT_GE(don.unspent, 0) << "seed " << seed << " donation " << don.seq;
     }
     unspent += t->unspent;
+    EXPECT_EQ(t->given, t->used + t->withdrawn + t->unspent) << "seed " << seed;
   }
   // Donation reversals can take other donors' money (recorded as their use), so the totals still agree.
   EXPECT_EQ(unspent, all) << "seed " << seed;

@@ -21,7 +21,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr uint64_t kSmallFileMax = 256u << 20;  // reports, notes, proofs: read whole, bounded
+constexpr uint64_t kSmallFileMax = 16u << 20;  // notes, proofs, proof files: read whole, bounded
+constexpr uint64_t kManifestBytesMax = 4u << 20;
 
 std::string Hex(const unsigned char* p, size_t n) {
   static const char* d = "0123456789abcdef";
@@ -62,6 +63,9 @@ Status HashFile(const fs::path& path, uint64_t* bytes, std::string* hex) {
 
 Result<std::string> ReadSmall(const fs::path& path, uint64_t limit = kSmallFileMax) {
   std::error_code ec;
+  if (!fs::is_regular_file(fs::symlink_status(path, ec))) {
+    return Status::Corruption(path.string() + " is missing or not a regular file (symlinks are refused)");
+  }
   uint64_t size = fs::file_size(path, ec);
   if (ec) return Status::Corruption("cannot read " + path.string() + ": " + ec.message());
   if (size > limit) return Status::Corruption(path.string() + " is larger than " + std::to_string(limit) + " bytes");
@@ -113,13 +117,21 @@ Result<BundleManifest> BundleManifest::Parse(std::string_view text) {
     if (m.format != kBundleFormat) {
       return Status::Corruption("manifest: format '" + m.format + "', expected '" + kBundleFormat + "'");
     }
+    auto unsigned_at = [&](const json& o, const char* k) -> uint64_t {
+      const json& v = o.at(k);
+      if (!v.is_number_unsigned()) throw std::runtime_error(std::string("'") + k + "' must be an unsigned integer");
+      return v.get<uint64_t>();
+    };
     m.origin = j.at("origin");
-    m.from_size = j.at("from_size");
-    m.size = j.at("size");
+    m.from_size = unsigned_at(j, "from_size");
+    m.size = unsigned_at(j, "size");
     m.root = j.at("root");
     m.reports_as_of = j.at("reports_as_of");
     for (const auto& f : j.at("files")) {
-      BundleFile bf{f.at("path"), f.at("bytes"), f.at("sha256")};
+      BundleFile bf{f.at("path"), unsigned_at(f, "bytes"), f.at("sha256")};
+      if (!m.files.empty() && bf.path <= m.files.back().path) {
+        return Status::Corruption("manifest: files must be listed once each, sorted by path ('" + bf.path + "')");
+      }
       if (bf.path.empty() || bf.path[0] == '/' || bf.path.find("..") != std::string::npos) {
         return Status::Corruption("manifest: file path '" + bf.path + "' is not a plain relative path");
       }
@@ -127,7 +139,7 @@ Result<BundleManifest> BundleManifest::Parse(std::string_view text) {
     }
     if (m.from_size > m.size) return Status::Corruption("manifest: from_size is beyond size");
     return m;
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {
     return Status::Corruption(std::string("manifest.json is not a valid manifest: ") + e.what());
   }
 }
@@ -218,8 +230,11 @@ class BundleVerifier::Impl {
   Verifier log_key{"unset", {}};
   // Where each entry's bytes are: (file index, offset of the bytes).
   std::vector<std::string> files;
+  uint64_t first_seq = 0;  // where[0] is entry first_seq (an incremental bundle without its base)
   std::vector<std::pair<uint32_t, uint64_t>> where;
   std::vector<uint32_t> lengths;
+  std::vector<uint64_t> leaf_prefix;  // first 8 bytes of each entry's leaf hash: bytes read back are re-checked
+  std::string last_month;             // recording month of the last entry seen
   mutable std::vector<std::unique_ptr<std::ifstream>> readers;
   // Hashes of idempotency keys (first 16 bytes of SHA-256), sorted and checked for duplicates at the end.
   std::vector<std::pair<uint64_t, uint64_t>> key_hashes;
@@ -253,16 +268,26 @@ Result<BundleReport> BundleVerifier::Run(const std::string& dir) {
 Result<std::string> BundleVerifier::Entry(uint64_t seq) const { return impl_->Read(seq); }
 
 Result<std::string> BundleVerifier::Impl::Read(uint64_t seq) const {
-  if (seq >= where.size() || lengths[seq] == 0) return Status::NotFound("entry " + std::to_string(seq) + " is not in the bundle");
-  auto [file, offset] = where[seq];
+  if (seq < first_seq || seq - first_seq >= where.size()) {
+    return Status::NotFound("entry " + std::to_string(seq) + " is not in the bundle");
+  }
+  const uint64_t i = seq - first_seq;
+  auto [file, offset] = where[i];
   if (readers.size() <= file) readers.resize(file + 1);
   if (!readers[file]) readers[file] = std::make_unique<std::ifstream>(files[file], std::ios::binary);
   std::ifstream& in = *readers[file];
   in.clear();
   in.seekg(static_cast<std::streamoff>(offset));
-  std::string out(lengths[seq], '\0');
+  std::string out(lengths[i], '\0');
   if (!in.read(out.data(), static_cast<std::streamsize>(out.size()))) {
     return Status::Corruption("cannot read entry " + std::to_string(seq) + " back from " + files[file]);
+  }
+  Sha256 sha2;
+  Hash leaf = sha2.Leaf(out);
+  uint64_t prefix = 0;
+  std::memcpy(&prefix, leaf.data(), 8);
+  if (prefix != leaf_prefix[i]) {
+    return Status::Corruption("entry " + std::to_string(seq) + " changed on disk while being verified");
   }
   return out;
 }
@@ -271,14 +296,16 @@ Result<std::string> BundleVerifier::Impl::Read(uint64_t seq) const {
 Result<BundleManifest> BundleVerifier::Impl::CheckFiles(const fs::path& dir, const std::string& label) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) return Status::InvalidArgument(label + " " + dir.string() + " is not a folder");
-  MB_ASSIGN_OR_RETURN(std::string text, ReadSmall(dir / kBundleManifest, 64u << 20));
+  MB_ASSIGN_OR_RETURN(std::string text, ReadSmall(dir / kBundleManifest, kManifestBytesMax));
   MB_ASSIGN_OR_RETURN(BundleManifest m, BundleManifest::Parse(text));
   std::set<std::string> listed;
   for (const BundleFile& f : m.files) {
     listed.insert(f.path);
     uint64_t bytes = 0;
     std::string hex;
-    if (!fs::is_regular_file(dir / f.path, ec)) return Status::Corruption(label + ": file " + f.path + " listed in the manifest is missing");
+    if (!fs::is_regular_file(fs::symlink_status(dir / f.path, ec))) {
+      return Status::Corruption(label + ": file " + f.path + " listed in the manifest is missing or not a regular file");
+    }
     MB_RETURN_IF_ERROR(HashFile(dir / f.path, &bytes, &hex));
     if (bytes != f.bytes) {
       return Status::Corruption(label + ": " + f.path + " is " + std::to_string(bytes) + " bytes, the manifest says " +
@@ -287,8 +314,10 @@ Result<BundleManifest> BundleVerifier::Impl::CheckFiles(const fs::path& dir, con
     if (hex != f.sha256) return Status::Corruption(label + ": SHA-256 of " + f.path + " does not match the manifest");
   }
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (!e.is_regular_file()) continue;
     std::string rel = fs::relative(e.path(), dir).generic_string();
+    if (e.is_symlink()) return Status::Corruption(label + ": " + rel + " is a symbolic link (not allowed in a bundle)");
+    if (e.is_directory()) continue;
+    if (!e.is_regular_file()) return Status::Corruption(label + ": " + rel + " is not a regular file");
     if (rel != kBundleManifest && !listed.count(rel)) return Status::Corruption(label + ": file " + rel + " is not in the manifest");
   }
   for (const char* need : {kBundleEntries, kBundleCheckpoint, kBundleLogKey}) {
@@ -309,6 +338,10 @@ Status BundleVerifier::Impl::CheckCheckpoints(const fs::path& dir, const BundleM
     auto cp = Checkpoint::Parse(note->text);
     if (!cp.ok()) return Status::Corruption(label + ": " + rel + ": " + cp.status().message());
     if (cp->origin != m.origin) return Status::Corruption(label + ": " + rel + ": origin '" + cp->origin + "', expected '" + m.origin + "'");
+    if (cp->size > m.size) {
+      return Status::Corruption(label + ": " + rel + ": a checkpoint of size " + std::to_string(cp->size) +
+                                " in a bundle of size " + std::to_string(m.size));
+    }
     auto it = checkpoint_roots.find(cp->size);
     if (it != checkpoint_roots.end() && it->second != cp->root) {
       return Status::Corruption(label + ": " + rel + ": two signed checkpoints of size " + std::to_string(cp->size) +
@@ -329,9 +362,12 @@ Status BundleVerifier::Impl::CheckCheckpoints(const fs::path& dir, const BundleM
                               ") does not match the manifest's size and root");
   }
   report.checkpoints += n;
+  if (label == "bundle") report.checkpoint_note = latest.second.Format();
   report.checks.push_back(label + ": " + std::to_string(n) + " checkpoints and checkpoint.note signed by " + log_key.name());
   if (label == "bundle") {
+    std::set<std::string> seen;  // a key given twice counts once
     for (const Verifier& w : options.witnesses) {
+      if (!seen.insert(w.ToString()).second) continue;
       auto t = VerifyCosignature(latest.second, w);
       if (t.ok()) report.witnesses_ok.push_back(w.name());
       else if (!t.status().IsNotFound()) return Status::Corruption("checkpoint.note: " + t.status().message());
@@ -381,6 +417,10 @@ Status BundleVerifier::Impl::CheckEntry(uint64_t seq, std::string_view bytes) {
                               std::to_string(seq == 0 ? 0 : seq - 1));
   }
   Hash leaf = sha.Leaf(bytes);
+  uint64_t prefix = 0;
+  std::memcpy(&prefix, leaf.data(), 8);
+  leaf_prefix.push_back(prefix);
+  last_month = FormatTimestamp(root.getRecordedAtMicros(), root.getTzOffsetMinutes()).substr(0, 7);
   if (domain) {
     Hash k = sha.Leaf(std::string_view(root.getIdempotencyKey().cStr(), root.getIdempotencyKey().size()));
     uint64_t a = 0, b = 0;
@@ -445,6 +485,7 @@ Result<BundleReport> BundleVerifier::Impl::Run(const std::string& dir_text) {
   report.size = m.size;
   report.root = m.root;
   report.reports_as_of = m.reports_as_of;
+  if (options.on_manifest) options.on_manifest(m);
   // The log key: the inspector's, else the bundle's own (reported as such).
   if (options.log_key) {
     log_key = *options.log_key;
@@ -456,6 +497,10 @@ Result<BundleReport> BundleVerifier::Impl::Run(const std::string& dir_text) {
     log_key = *v;
     report.log_key_from_bundle = true;
   }
+  if (log_key.type() != kSigTypeEd25519) {
+    return Status::InvalidArgument("the log key " + log_key.name() + " is not a signed-note key (type 0x01)");
+  }
+  report.log_key = log_key.ToString();
   if (log_key.name() != m.origin) {
     return Status::Corruption("the log key is named '" + log_key.name() + "' but the bundle's origin is '" + m.origin + "'");
   }
@@ -491,7 +536,7 @@ Result<BundleReport> BundleVerifier::Impl::Run(const std::string& dir_text) {
     }
     MB_RETURN_IF_ERROR(CheckCheckpoints(options.base_dir, base, "base bundle"));
     domain = std::make_unique<DomainState>();
-    if (trusted && trusted->size == 0) report.trusted_size = 0;
+    MB_RETURN_IF_ERROR(AtSize(0));
     MB_RETURN_IF_ERROR(ReadEntries(options.base_dir, 0, base.size, "base bundle"));
     start = 0;
   } else if (m.from_size > 0) {
@@ -522,12 +567,17 @@ Result<BundleReport> BundleVerifier::Impl::Run(const std::string& dir_text) {
     }
     prev = *last;
     MB_RETURN_IF_ERROR(AtSize(m.from_size));
-    where.resize(m.from_size);  // entries before from_size are not in this bundle
-    lengths.resize(m.from_size);
+    first_seq = m.from_size;  // entries before from_size are not in this bundle
     report.checks.push_back("compact range of tree " + std::to_string(m.from_size) + " hashes to its signed root");
+    size_t older = 0;
+    for (const auto& [sz, root] : checkpoint_roots) older += sz < m.from_size ? 1 : 0;
+    if (older) {
+      report.checks.push_back(std::to_string(older) + " signed checkpoints before size " + std::to_string(m.from_size) +
+                              " are signed but not compared with entries (pass --base)");
+    }
   } else {
     domain = std::make_unique<DomainState>();
-    if (trusted && trusted->size == 0) report.trusted_size = 0;
+    MB_RETURN_IF_ERROR(AtSize(0));
   }
   MB_RETURN_IF_ERROR(ReadEntries(dir, m.from_size, m.size, "bundle"));
   if (options.progress) options.progress(m.size, m.size);
@@ -546,6 +596,15 @@ Result<BundleReport> BundleVerifier::Impl::Run(const std::string& dir_text) {
       return Status::Corruption("proof/consistency.json: " + s.message());
     }
     report.checks.push_back("RFC 9162 consistency proof from size " + std::to_string(m.from_size) + " to " + std::to_string(m.size));
+  }
+  // The month the published sponsorship compliance is counted up to follows from the log (its last entry's
+  // recording month), not from the unsigned manifest.
+  if (m.size == 0 || m.size > m.from_size) {
+    const std::string want = m.size == 0 ? "1970-01" : last_month;
+    if (m.reports_as_of != want) {
+      return Status::Corruption("manifest: reports_as_of is '" + m.reports_as_of + "', but this log's reports are as of " + want +
+                                " (the recording month of its last entry)");
+    }
   }
   if (domain) {
     if (Status c = domain->CheckConservation(); !c.ok()) return Status::Corruption("domain state: " + c.message());
@@ -621,12 +680,19 @@ Result<ProofReport> VerifyChildProof(std::string_view text, const std::optional<
     if (Status s = VerifyNote(*note, v); !s.ok()) return Status::Corruption("proof: checkpoint is not signed by " + v.name() + ": " + s.message());
     auto cp = Checkpoint::Parse(note->text);
     if (!cp.ok()) return Status::Corruption("proof: checkpoint: " + cp.status().message());
+    if (v.type() != kSigTypeEd25519) return Status::InvalidArgument("the log key is not a signed-note key (type 0x01)");
+    if (cp->origin != v.name()) {
+      return Status::Corruption("proof: the checkpoint is of log '" + cp->origin + "', the key is named '" + v.name() + "'");
+    }
     rep.origin = cp->origin;
+    std::set<uint64_t> seen;
     rep.size = cp->size;
     Sha256 sha;
     for (const auto& e : j.at("entries")) {
+      if (!e.at("seq").is_number_unsigned()) return Status::Corruption("proof: an entry's seq is not an unsigned integer");
       uint64_t seq = e.at("seq");
       const std::string where = "proof: entry " + std::to_string(seq);
+      if (!seen.insert(seq).second) return Status::Corruption(where + ": listed twice");
       auto bytes = Base64Decode(e.at("entry").get<std::string>());
       if (!bytes.ok()) return Status::Corruption(where + ": entry: " + bytes.status().message());
       Hash leaf = sha.Leaf(*bytes);
@@ -657,7 +723,7 @@ Result<ProofReport> VerifyChildProof(std::string_view text, const std::optional<
       ++rep.entries;
     }
     return rep;
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {
     return Status::Corruption(std::string("proof is not valid JSON of the documented form: ") + e.what());
   }
 }

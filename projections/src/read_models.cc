@@ -84,7 +84,7 @@ json ToJson(const DonorTrace& t) {
                   {"uses", uses}});
   }
   return {{"donor", t.donor}, {"display_name", t.display_name}, {"kind", t.kind}, {"given", t.given},
-          {"used", t.used}, {"unspent", t.unspent}, {"donations", ds}};
+          {"used", t.used}, {"withdrawn", t.withdrawn}, {"unspent", t.unspent}, {"donations", ds}};
 }
 
 json ToJson(const ProgrammeReport& r) {

@@ -299,8 +299,9 @@ Result<DonorTrace> ReadModels::Donor(const std::string& donor) const {
       }
       if (d.kind != "cash") continue;
       d.unspent = d.amount - d.used - d.withdrawn;
-      if (!d.reversed_by) t.given += d.amount;
+      t.given += d.amount;  // every cash donation, so that given = used + withdrawn + unspent
       t.used += d.used;
+      t.withdrawn += d.withdrawn;
       t.unspent += d.unspent;
     }
     return t;

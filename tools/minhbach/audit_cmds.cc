@@ -1,6 +1,7 @@
 // The inspector's kit on the fund's side: export an audit bundle, prove a child's entries, witness
 // (cosign) checkpoints, store cosignatures. minhbach-verify (tools/verify) checks what these produce.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,6 +58,7 @@ Result<Verifier> KeyArg(const std::string& arg, const std::string& option) {
   if (fs::is_regular_file(arg, ec)) {
     std::ifstream in(arg);
     std::getline(in, text);
+    while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.pop_back();
   }
   auto v = Verifier::Parse(text);
   if (!v.ok()) return v.status().WithContext(option);
@@ -199,7 +201,29 @@ int WitnessInit(const Globals& g, const std::string& dir, const std::string& nam
 
 // Cosigns `source` (a checkpoint note signed by the log) after checking it only extends what was cosigned
 // before: same root at the same size, or a verified consistency proof from the last cosigned size.
+// Holds an exclusive lock on the witness folder: two cosign runs at once could each extend the same old
+// checkpoint differently, the very split view a witness exists to prevent.
+class WitnessLock {
+ public:
+  explicit WitnessLock(const std::string& dir) {
+    fd_ = ::open((fs::path(dir) / "lock").c_str(), O_RDWR | O_CREAT, 0600);
+    locked_ = fd_ >= 0 && ::flock(fd_, LOCK_EX | LOCK_NB) == 0;
+  }
+  ~WitnessLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  bool locked() const { return locked_; }
+
+ private:
+  int fd_ = -1;
+  bool locked_ = false;
+};
+
 int WitnessCosign(const Globals& g, const std::string& dir, const std::string& bundle, const std::string& out) {
+  WitnessLock lock(dir);
+  if (!lock.locked()) {
+    return Fail(g, Status::IOError("witness folder " + dir + " is in use by another `witness cosign` (or cannot be locked)"));
+  }
   auto st = LoadState(dir);
   if (!st.ok()) return Fail(g, st.status());
   auto key_text = ReadText(fs::path(dir) / kWitnessKey, "witness key");
@@ -231,15 +255,9 @@ int WitnessCosign(const Globals& g, const std::string& dir, const std::string& b
     auto r = AuditBundle(bundle, o);
     progress.Finish();
     if (!r.ok()) return Fail(g, r.status().WithContext("refusing to cosign"));
-    auto text = ReadText(fs::path(bundle) / kBundleCheckpoint, "checkpoint");
-    if (!text.ok()) return Fail(g, text.status());
-    source = *text;
-    if (st->log_key.empty()) {
-      auto v = ReadText(fs::path(bundle) / kBundleLogKey, "log key");
-      if (!v.ok()) return Fail(g, v.status());
-      st->log_key = *v;
-      while (!st->log_key.empty() && st->log_key.back() == '\n') st->log_key.pop_back();
-    }
+    // Cosign exactly what was audited (the files are not read again: they could have changed meanwhile).
+    source = r->bundle.checkpoint_note;
+    if (st->log_key.empty()) st->log_key = r->bundle.log_key;
   } else {
     auto l = OpenLedger(g, true);
     if (!l.ok()) return Fail(g, l.status());
@@ -276,6 +294,10 @@ int WitnessCosign(const Globals& g, const std::string& dir, const std::string& b
   }
   auto cp = Checkpoint::Parse(note->text);
   if (!cp.ok()) return Fail(g, cp.status());
+  if (cp->origin != verifier->name()) {
+    return Fail(g, Status::Corruption("refusing to cosign: the checkpoint is of log '" + cp->origin +
+                                      "', the log key is named '" + verifier->name() + "'"));
+  }
   if (old) {
     if (cp->origin != old->origin) {
       return Fail(g, Status::Corruption("refusing to cosign: origin '" + cp->origin + "', this witness follows '" +

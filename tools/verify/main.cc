@@ -42,6 +42,7 @@ mb::Result<mb::Verifier> KeyArg(const std::string& arg, const std::string& optio
   if (std::filesystem::is_regular_file(arg, ec)) {
     std::ifstream in(arg);
     std::getline(in, text);
+    while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.pop_back();
   }
   auto v = mb::Verifier::Parse(text);
   if (!v.ok()) return v.status().WithContext(option);
@@ -103,7 +104,17 @@ int VerifyProof(const std::string& file, const std::string& key) {
 
 }  // namespace
 
+int Main(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& e) {  // never abort on hostile input: report it
+    return Fail(mb::Status::Corruption(std::string("unexpected error: ") + e.what()), "bundle");
+  }
+}
+
+int Main(int argc, char** argv) {
   CLI::App app{"minhbach-verify: check a minhbach audit bundle or child proof offline.\n\n"
                "Exit codes: 0 passed, 1 verification failed, 2 bad usage or input, 3 I/O error."};
   std::string bundle, key, trusted, base, proof;

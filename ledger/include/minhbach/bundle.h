@@ -88,6 +88,8 @@ struct BundleVerifyOptions {
   std::function<void(uint64_t, uint64_t)> progress;
   // Called for every entry in log order after it passed the chain and domain checks (read models use it).
   std::function<Status(uint64_t seq, std::string_view bytes)> on_entry;
+  // Called once the bundle's manifest and files are checked, before any entry.
+  std::function<void(const BundleManifest&)> on_manifest;
 };
 
 struct BundleReport {
@@ -99,6 +101,8 @@ struct BundleReport {
   std::optional<uint64_t> trusted_size;  // size of the trusted checkpoint the bundle was shown to extend
   std::vector<std::string> witnesses_ok;  // names of the witnesses whose cosignature verified
   std::string reports_as_of;
+  std::string checkpoint_note;       // checkpoint.note exactly as verified (a witness cosigns this text)
+  std::string log_key;               // the log's verifier key the checks used
   std::vector<std::string> checks;   // what was checked, in order, for the report
   double seconds = 0;
 };

@@ -120,8 +120,8 @@ struct TraceDonation {
 struct DonorTrace {
   std::string donor, display_name, kind;
   std::vector<TraceDonation> donations;
-  Amount given = 0;          // cash donations not reversed
-  Amount used = 0, unspent = 0;
+  Amount given = 0;          // every cash donation (reversed ones too): given = used + withdrawn + unspent
+  Amount used = 0, withdrawn = 0, unspent = 0;
 };
 
 // Programme / campaign report.
