@@ -153,19 +153,6 @@ Status ValueFromJson(const json& v, capnp::Type type, bool multiline, const std:
 
 }  // namespace
 
-std::string SnakeCase(std::string_view camel) {
-  std::string out;
-  for (char c : camel) {
-    if (c >= 'A' && c <= 'Z') {
-      out.push_back('_');
-      out.push_back(static_cast<char>(c - 'A' + 'a'));
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 Status StructFromJson(const json& in, DynamicStruct::Builder out, const std::string& path, size_t line) {
   Err err{line};
   StructSchema schema = out.getSchema();

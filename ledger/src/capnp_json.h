@@ -20,8 +20,6 @@ inline constexpr size_t kTextBytesMax = 256;
 inline constexpr size_t kMultilineBytesMax = 2048;
 inline constexpr size_t kListElementsMax = 64;
 
-std::string SnakeCase(std::string_view camel);
-
 // Fills `out` from the JSON object `in`. Errors are InvalidArgument "line N: field 'path.x': ...".
 Status StructFromJson(const nlohmann::json& in, capnp::DynamicStruct::Builder out, const std::string& path,
                       size_t line);

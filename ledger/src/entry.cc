@@ -252,7 +252,7 @@ Status CheckEntry(std::string_view bytes, EntryHead* head) {
 // ---- JSON ----
 
 std::string PayloadTypeName(schema::Entry::Payload::Reader p) {
-  KJ_IF_MAYBE(f, capnp::toDynamic(p).which()) { return internal::SnakeCase(f->getProto().getName().cStr()); }
+  KJ_IF_MAYBE(f, capnp::toDynamic(p).which()) { return SnakeCase(f->getProto().getName().cStr()); }
   return "unknown";
 }
 
@@ -309,7 +309,7 @@ Status ValidateIdempotencyKey(std::string_view k, size_t line) {
 std::string TypeNames() {
   std::string out;
   for (auto f : capnp::Schema::from<schema::Entry::Payload>().getUnionFields()) {
-    out += (out.empty() ? "" : ", ") + internal::SnakeCase(f.getProto().getName().cStr());
+    out += (out.empty() ? "" : ", ") + SnakeCase(f.getProto().getName().cStr());
   }
   return out;
 }
@@ -365,7 +365,7 @@ Result<EventDraft> ParseJsonLine(std::string_view line, size_t line_no) {
 
   kj::Maybe<capnp::StructSchema::Field> member;
   for (auto f : capnp::Schema::from<schema::Entry::Payload>().getUnionFields()) {
-    if (internal::SnakeCase(f.getProto().getName().cStr()) == type->get_ref<const std::string&>()) member = f;
+    if (SnakeCase(f.getProto().getName().cStr()) == type->get_ref<const std::string&>()) member = f;
   }
   if (member == nullptr) {
     return msg_at("field 'type': unknown event type '" + type->get<std::string>() + "' (known: " + TypeNames() + ")");

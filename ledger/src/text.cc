@@ -33,4 +33,17 @@ bool IsCleanUtf8(std::string_view s, bool allow_newline) {
 }
 
 
+std::string SnakeCase(std::string_view camel) {
+  std::string out;
+  for (char c : camel) {
+    if (c >= 'A' && c <= 'Z') {
+      out.push_back('_');
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace minhbach

@@ -12,6 +12,7 @@
 #include "minhbach/domain.h"
 #include "minhbach/entry.h"
 #include "minhbach/read_models.h"
+#include "minhbach/text.h"
 
 namespace minhbach::rm {
 
@@ -24,6 +25,11 @@ inline std::string Seq20(uint64_t seq) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%020llu", static_cast<unsigned long long>(seq));
   return buf;
+}
+
+// The 20-digit sequence number ending `from_end` characters before the end of a key (Seq20's inverse).
+inline uint64_t KeySeq(std::string_view key, size_t from_end = 0) {
+  return std::stoull(std::string(key.substr(key.size() - from_end - 20, 20)));
 }
 
 // An id as a key component: '%' and '/' escaped, so "/" always separates components.
@@ -60,16 +66,7 @@ inline std::string EnumName(E value) {
   auto enumerants = capnp::Schema::from<E>().getEnumerants();
   uint16_t v = static_cast<uint16_t>(value);
   if (v >= enumerants.size()) return std::to_string(v);
-  std::string out;
-  for (char c : std::string(enumerants[v].getProto().getName().cStr())) {
-    if (c >= 'A' && c <= 'Z') {
-      out.push_back('_');
-      out.push_back(static_cast<char>(c - 'A' + 'a'));
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
+  return SnakeCase(enumerants[v].getProto().getName().cStr());
 }
 
 inline std::string JsonText(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }

@@ -153,7 +153,7 @@ StatementRow StatementRowFrom(std::string_view key, std::string_view value) {
   // st/<fund>/<date>/<seq20>
   json j = json::parse(value);
   StatementRow r;
-  r.seq = std::stoull(std::string(key.substr(key.size() - 20)));
+  r.seq = KeySeq(key);
   r.date = std::string(key.substr(key.size() - 31, 10));
   r.side = j.at("side");
   r.amount = j.at("amount");

@@ -258,7 +258,7 @@ Result<DonorTrace> ReadModels::Donor(const std::string& donor) const {
     MB_RETURN_IF_ERROR(kv_.Scan("dn/" + K(donor) + "/", "", [&](std::string_view key, std::string_view value) {
       json j = json::parse(value);
       TraceDonation d;
-      d.seq = std::stoull(std::string(key.substr(key.size() - 20)));
+      d.seq = KeySeq(key);
       d.date = j.at("date");
       d.fund = j.at("fund");
       d.subaccount = j.at("sub");
@@ -276,10 +276,10 @@ Result<DonorTrace> ReadModels::Donor(const std::string& donor) const {
     }));
     MB_RETURN_IF_ERROR(kv_.Scan("t/" + K(donor) + "/", "", [&](std::string_view key, std::string_view value) {
       // t/<donor>/<donation 20>/<use 20>
-      uint64_t donation = std::stoull(std::string(key.substr(key.size() - 41, 20)));
+      uint64_t donation = KeySeq(key, 21);
       json j = json::parse(value);
       TraceUse u;
-      u.seq = std::stoull(std::string(key.substr(key.size() - 20)));
+      u.seq = KeySeq(key);
       u.type = j.at("type");
       u.kind = j.at("kind");
       u.fund = j.at("fund");
