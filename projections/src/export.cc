@@ -22,20 +22,22 @@ Status ExportBundle(const Ledger& ledger, const std::string& dir, uint64_t from_
                     const std::function<void(uint64_t, uint64_t)>& progress, ExportSummary* summary) {
   MB_ASSIGN_OR_RETURN(auto cps, ledger.Checkpoints());
   if (cps.empty()) return Status::InvalidArgument("the ledger has no signed checkpoint: run `minhbach checkpoint` first");
+  std::vector<Checkpoint> bodies;  // each stored checkpoint's body, parsed once
+  for (const auto& c : cps) {
+    auto n = ParseNote(c.note);
+    if (!n.ok()) return n.status().WithContext("stored checkpoint #" + std::to_string(c.number));
+    MB_ASSIGN_OR_RETURN(Checkpoint body, Checkpoint::Parse(n->text));
+    bodies.push_back(std::move(body));
+  }
   const StoredCheckpoint& latest = cps.back();
-  MB_ASSIGN_OR_RETURN(SignedNote latest_note, ParseNote(latest.note));
-  MB_ASSIGN_OR_RETURN(Checkpoint cp, Checkpoint::Parse(latest_note.text));
+  const Checkpoint& cp = bodies.back();
   const uint64_t size = cp.size;
   if (from_size > 0) {
     bool known = false;
     std::string sizes;
-    for (const auto& c : cps) {
-      auto n = ParseNote(c.note);
-      if (!n.ok()) continue;
-      auto body = Checkpoint::Parse(n->text);
-      if (!body.ok()) continue;
-      known = known || body->size == from_size;
-      sizes += (sizes.empty() ? "" : ", ") + std::to_string(body->size);
+    for (const Checkpoint& body : bodies) {
+      known = known || body.size == from_size;
+      sizes += (sizes.empty() ? "" : ", ") + std::to_string(body.size);
     }
     if (!known) {
       return Status::InvalidArgument("--from-size " + std::to_string(from_size) +
@@ -52,14 +54,11 @@ Status ExportBundle(const Ledger& ledger, const std::string& dir, uint64_t from_
   }));
   MB_RETURN_IF_ERROR(inner);
   uint64_t n_cps = 0;
-  for (const auto& c : cps) {
-    auto n = ParseNote(c.note);
-    if (!n.ok()) return n.status().WithContext("stored checkpoint #" + std::to_string(c.number));
-    MB_ASSIGN_OR_RETURN(Checkpoint body, Checkpoint::Parse(n->text));
-    if (body.size > size) continue;
+  for (size_t i = 0; i < cps.size(); ++i) {
+    if (bodies[i].size > size) continue;
     char name[48];
-    std::snprintf(name, sizeof name, "checkpoints/%06llu.note", static_cast<unsigned long long>(c.number));
-    MB_RETURN_IF_ERROR(writer->WriteFile(name, c.WithCosignatures()));
+    std::snprintf(name, sizeof name, "checkpoints/%06llu.note", static_cast<unsigned long long>(cps[i].number));
+    MB_RETURN_IF_ERROR(writer->WriteFile(name, cps[i].WithCosignatures()));
     ++n_cps;
   }
   MB_RETURN_IF_ERROR(writer->WriteFile(kBundleCheckpoint, latest.WithCosignatures()));
