@@ -435,7 +435,7 @@ Status BundleVerifier::Impl::CheckEntry(uint64_t seq, std::string_view bytes) {
   tree.Append(sha, leaf);
   prev = leaf;
   MB_RETURN_IF_ERROR(AtSize(seq + 1));
-  if (options.on_entry) MB_RETURN_IF_ERROR(options.on_entry(seq, bytes).WithContext(where()));
+  if (options.on_entry) MB_RETURN_IF_ERROR(options.on_entry(seq, bytes, leaf).WithContext(where()));
   ++report.entries_checked;
   if (options.progress && (seq & 0xFFFF) == 0xFFFF) options.progress(seq + 1, total);
   return Status::Ok();

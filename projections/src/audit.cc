@@ -80,9 +80,9 @@ Result<AuditReport> AuditBundle(const std::string& dir, BundleVerifyOptions opti
       if (user_on_manifest) user_on_manifest(m);
     };
     auto user_on_entry = options.on_entry;
-    options.on_entry = [&](uint64_t seq, std::string_view bytes) -> Status {
-      if (user_on_entry) MB_RETURN_IF_ERROR(user_on_entry(seq, bytes));
-      return replaying ? models.Apply(seq, bytes) : Status::Ok();
+    options.on_entry = [&](uint64_t seq, std::string_view bytes, const Hash& leaf) -> Status {
+      if (user_on_entry) MB_RETURN_IF_ERROR(user_on_entry(seq, bytes, leaf));
+      return replaying ? models.ApplyChecked(seq, bytes, leaf) : Status::Ok();
     };
     BundleVerifier verifier(options);
     verifier_ptr = &verifier;

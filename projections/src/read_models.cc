@@ -143,17 +143,18 @@ Status ReadModels::Sync() {
   return Status::Ok();
 }
 
-Status ReadModels::Apply(uint64_t seq, std::string_view bytes) {
+Status ReadModels::ApplyImpl(uint64_t seq, std::string_view bytes, const Hash* checked_leaf) {
   // Stored records are JSON this code wrote; one that does not parse means the read models are damaged.
   try {
-    MB_ASSIGN_OR_RETURN(EntryReader reader, EntryReader::Open(bytes));
+    Result<EntryReader> opened = checked_leaf ? Result<EntryReader>(EntryReader::OpenTrusted(bytes)) : EntryReader::Open(bytes);
+    MB_ASSIGN_OR_RETURN(EntryReader reader, std::move(opened));
     auto root = reader.root();
     P::Reader p = root.getPayload();
     HistoryRow base;
     base.seq = seq;
     base.recorded_at = FormatTimestamp(root.getRecordedAtMicros(), root.getTzOffsetMinutes());
     base.type = PayloadTypeName(p);
-    Hash leaf = state_->sha.Leaf(bytes);
+    const Hash leaf = checked_leaf ? *checked_leaf : state_->sha.Leaf(bytes);
     base.leaf_hash = Base64Encode(leaf);
     Event e{seq, p, base, base.recorded_at.substr(0, 10), base.recorded_at.substr(0, 7)};
     if (p.isReversal()) {

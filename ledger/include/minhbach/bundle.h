@@ -86,8 +86,8 @@ struct BundleVerifyOptions {
   std::string base_dir;
   // Called every ~64k entries with (entries done, total).
   std::function<void(uint64_t, uint64_t)> progress;
-  // Called for every entry in log order after it passed the chain and domain checks (read models use it).
-  std::function<Status(uint64_t seq, std::string_view bytes)> on_entry;
+  // Called for every entry in log order after it passed every check, with its leaf hash (read models use it).
+  std::function<Status(uint64_t seq, std::string_view bytes, const Hash& leaf)> on_entry;
   // Called once the bundle's manifest and files are checked, before any entry.
   std::function<void(const BundleManifest&)> on_manifest;
 };
