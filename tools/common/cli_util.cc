@@ -4,8 +4,32 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 
 namespace minhbach::cli {
+
+Result<std::string> ReadTextFile(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::InvalidArgument("cannot read " + what + " '" + path + "'");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Result<Verifier> VerifierArg(const std::string& arg, const std::string& option) {
+  std::string text = arg;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(arg, ec)) {
+    std::ifstream in(arg);
+    std::getline(in, text);
+    while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.pop_back();
+  }
+  auto v = Verifier::Parse(text);
+  if (!v.ok()) return v.status().WithContext(option);
+  return v;
+}
 
 std::string Grouped(uint64_t v) {
   std::string digits = std::to_string(v);

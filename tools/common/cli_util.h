@@ -1,4 +1,5 @@
-// Small helpers shared by the command-line programs: progress display, number formatting, tables.
+// Small helpers shared by the command-line programs: progress display, number formatting, tables, key and
+// file arguments.
 #pragma once
 
 #include <chrono>
@@ -6,7 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "minhbach/note.h"
+#include "minhbach/status.h"
+
 namespace minhbach::cli {
+
+// The whole of a small text file named on the command line; InvalidArgument naming `what` when unreadable.
+Result<std::string> ReadTextFile(const std::string& path, const std::string& what);
+// A verifier key given inline, or the path of a file whose first line holds it; errors name `option`.
+Result<Verifier> VerifierArg(const std::string& arg, const std::string& option);
 
 // "1234567" -> "1,234,567"
 std::string Grouped(uint64_t v);

@@ -24,14 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-Result<std::string> ReadText(const fs::path& p, const std::string& what) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return Status::InvalidArgument("cannot read " + what + " '" + p.string() + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Writes `data` to `path` atomically: a temporary file, fsync, rename, fsync of the folder.
 Status WriteAtomically(const fs::path& path, const std::string& data, mode_t mode) {
   fs::path tmp = path;
@@ -50,19 +42,6 @@ Status WriteAtomically(const fs::path& path, const std::string& data, mode_t mod
     ::close(dfd);
   }
   return Status::Ok();
-}
-
-Result<Verifier> KeyArg(const std::string& arg, const std::string& option) {
-  std::string text = arg;
-  std::error_code ec;
-  if (fs::is_regular_file(arg, ec)) {
-    std::ifstream in(arg);
-    std::getline(in, text);
-    while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.pop_back();
-  }
-  auto v = Verifier::Parse(text);
-  if (!v.ok()) return v.status().WithContext(option);
-  return v;
 }
 
 // ---- export ----
@@ -99,13 +78,13 @@ int Export(const Globals& g, const std::string& to, uint64_t from_size) {
 // ---- prove child ----
 
 int ProveChild(const Globals& g, const std::string& child, const std::string& out) {
-  auto l = OpenLedger(g, true);
-  if (!l.ok()) return Fail(g, l.status());
-  auto p = OpenReadModels(g, **l);
-  if (!p.ok()) return Fail(g, p.status());
-  auto rows = (*p)->models().ChildHistory(child);
+  auto side = OpenReadSide(g);
+  if (!side.ok()) return Fail(g, side.status());
+  const auto& l = side->ledger;
+  const auto& p = side->projections;
+  auto rows = p->models().ChildHistory(child);
   if (!rows.ok()) return Fail(g, rows.status());
-  auto cps = (*l)->Checkpoints();
+  auto cps = l->Checkpoints();
   if (!cps.ok()) return Fail(g, cps.status());
   if (cps->empty()) return Fail(g, Status::InvalidArgument("the ledger has no signed checkpoint: run `minhbach checkpoint`"));
   auto note = ParseNote(cps->back().note);
@@ -119,13 +98,13 @@ int ProveChild(const Globals& g, const std::string& child, const std::string& ou
       ++later;
       continue;
     }
-    auto bytes = (*l)->GetEntry(r.seq);
+    auto bytes = l->GetEntry(r.seq);
     if (!bytes.ok()) return Fail(g, bytes.status());
-    auto path = (*l)->ProveInclusion(r.seq, cp->size);
+    auto path = l->ProveInclusion(r.seq, cp->size);
     if (!path.ok()) return Fail(g, path.status());
     entries.push_back({r.seq, *bytes, *path});
   }
-  std::string doc = FormatChildProof(child, cps->back().WithCosignatures(), (*l)->verifier().ToString(), entries);
+  std::string doc = FormatChildProof(child, cps->back().WithCosignatures(), l->verifier().ToString(), entries);
   if (out.empty()) {
     std::cout << doc;
     return 0;
@@ -142,7 +121,7 @@ int ProveChild(const Globals& g, const std::string& child, const std::string& ou
     std::cout << "wrote inclusion proofs of " << entries.size() << " entries about child " << child
               << " against the checkpoint of size " << cp->size << " to " << out << "\n";
     if (later) std::cout << "  " << later << " newer entries are not in a signed checkpoint yet\n";
-    std::cout << "Check it with: minhbach-verify --proof " << out << " --key '" << (*l)->verifier().ToString() << "'\n";
+    std::cout << "Check it with: minhbach-verify --proof " << out << " --key '" << l->verifier().ToString() << "'\n";
   }
   return 0;
 }
@@ -159,7 +138,7 @@ constexpr const char* kWitnessVkey = "witness.vkey";
 constexpr const char* kWitnessState = "state.json";
 
 Result<WitnessState> LoadState(const fs::path& dir) {
-  MB_ASSIGN_OR_RETURN(std::string text, ReadText(dir / kWitnessState, "witness state"));
+  MB_ASSIGN_OR_RETURN(std::string text, cli::ReadTextFile(dir / kWitnessState, "witness state"));
   try {
     json j = json::parse(text);
     return WitnessState{j.at("log_key"), j.at("checkpoint")};
@@ -179,7 +158,7 @@ int WitnessInit(const Globals& g, const std::string& dir, const std::string& nam
   }
   WitnessState st;
   if (!log_key.empty()) {
-    auto v = KeyArg(log_key, "--log-key");
+    auto v = cli::VerifierArg(log_key, "--log-key");
     if (!v.ok()) return Fail(g, v.status());
     st.log_key = v->ToString();
   }
@@ -226,7 +205,7 @@ int WitnessCosign(const Globals& g, const std::string& dir, const std::string& b
   }
   auto st = LoadState(dir);
   if (!st.ok()) return Fail(g, st.status());
-  auto key_text = ReadText(fs::path(dir) / kWitnessKey, "witness key");
+  auto key_text = cli::ReadTextFile(fs::path(dir) / kWitnessKey, "witness key");
   if (!key_text.ok()) return Fail(g, key_text.status());
   auto key = SigningKey::Parse(*key_text);
   if (!key.ok()) return Fail(g, key.status());
@@ -341,11 +320,11 @@ int WitnessCosign(const Globals& g, const std::string& dir, const std::string& b
 }
 
 int CosignatureAdd(const Globals& g, const std::string& file, const std::vector<std::string>& witness_keys) {
-  auto text = ReadText(file, "cosigned note");
+  auto text = cli::ReadTextFile(file, "cosigned note");
   if (!text.ok()) return Fail(g, text.status());
   std::vector<Verifier> ws;
   for (const auto& w : witness_keys) {
-    auto v = KeyArg(w, "--witness");
+    auto v = cli::VerifierArg(w, "--witness");
     if (!v.ok()) return Fail(g, v.status());
     ws.push_back(*v);
   }

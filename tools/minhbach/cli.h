@@ -34,6 +34,13 @@ Result<std::unique_ptr<Ledger>> OpenLedger(const Globals& g, bool read_only);
 // Opens the read models beside the ledger (dir/projections) and catches them up, with progress.
 Result<std::unique_ptr<Projections>> OpenReadModels(const Globals& g, const Ledger& l);
 
+// The ledger opened read-only with its read models caught up: what every read command starts with.
+struct ReadSide {
+  std::unique_ptr<Ledger> ledger;
+  std::unique_ptr<Projections> projections;
+};
+Result<ReadSide> OpenReadSide(const Globals& g);
+
 // "YYYY-MM" of today in the local time zone.
 std::string CurrentMonth();
 

@@ -33,6 +33,13 @@ Result<std::unique_ptr<Projections>> OpenReadModels(const Globals& g, const Ledg
   return p;
 }
 
+Result<ReadSide> OpenReadSide(const Globals& g) {
+  ReadSide side;
+  MB_ASSIGN_OR_RETURN(side.ledger, OpenLedger(g, true));
+  MB_ASSIGN_OR_RETURN(side.projections, OpenReadModels(g, *side.ledger));
+  return side;
+}
+
 std::string CurrentMonth() {
   std::time_t now = std::time(nullptr);
   std::tm local{};

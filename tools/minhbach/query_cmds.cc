@@ -88,11 +88,10 @@ int Balance(const Globals& g, const std::string& fund, std::optional<uint64_t> a
 }
 
 int Child(const Globals& g, const std::string& child) {
-  auto l = OpenLedger(g, true);
-  if (!l.ok()) return Fail(g, l.status());
-  auto p = OpenReadModels(g, **l);
-  if (!p.ok()) return Fail(g, p.status());
-  auto rows = (*p)->models().ChildHistory(child);
+  auto side = OpenReadSide(g);
+  if (!side.ok()) return Fail(g, side.status());
+  const auto& p = side->projections;
+  auto rows = p->models().ChildHistory(child);
   if (!rows.ok()) return Fail(g, rows.status());
   ChildTotals totals = TotalsOf(*rows);
   if (g.json) {
@@ -123,11 +122,10 @@ int Child(const Globals& g, const std::string& child) {
 int Sponsorships(const Globals& g, const std::string& child, bool arrears_only, std::string as_of) {
   if (as_of.empty()) as_of = CurrentMonth();
   if (auto m = ParseMonth(as_of); !m.ok()) return Fail(g, m.status().WithContext("--as-of"));
-  auto l = OpenLedger(g, true);
-  if (!l.ok()) return Fail(g, l.status());
-  auto p = OpenReadModels(g, **l);
-  if (!p.ok()) return Fail(g, p.status());
-  auto rows = (*p)->models().Sponsorships(child, as_of);
+  auto side = OpenReadSide(g);
+  if (!side.ok()) return Fail(g, side.status());
+  const auto& p = side->projections;
+  auto rows = p->models().Sponsorships(child, as_of);
   if (!rows.ok()) return Fail(g, rows.status());
   Compliance c = ComplianceOf(*rows, as_of);
   if (g.json) {
@@ -158,11 +156,10 @@ int Sponsorships(const Globals& g, const std::string& child, bool arrears_only, 
 }
 
 int Donor(const Globals& g, const std::string& donor) {
-  auto l = OpenLedger(g, true);
-  if (!l.ok()) return Fail(g, l.status());
-  auto p = OpenReadModels(g, **l);
-  if (!p.ok()) return Fail(g, p.status());
-  auto t = (*p)->models().Donor(donor);
+  auto side = OpenReadSide(g);
+  if (!side.ok()) return Fail(g, side.status());
+  const auto& p = side->projections;
+  auto t = p->models().Donor(donor);
   if (!t.ok()) return Fail(g, t.status());
   if (g.json) {
     json j = ToJson(*t);
@@ -192,11 +189,10 @@ int Donor(const Globals& g, const std::string& donor) {
 }
 
 int Programme(const Globals& g, const std::string& id) {
-  auto l = OpenLedger(g, true);
-  if (!l.ok()) return Fail(g, l.status());
-  auto p = OpenReadModels(g, **l);
-  if (!p.ok()) return Fail(g, p.status());
-  const ReadModels& m = (*p)->models();
+  auto side = OpenReadSide(g);
+  if (!side.ok()) return Fail(g, side.status());
+  const auto& p = side->projections;
+  const ReadModels& m = p->models();
   std::vector<std::string> ids;
   if (id.empty()) {
     auto all = m.ProgrammeIds();
@@ -262,11 +258,10 @@ int PrintStatementRows(const std::vector<StatementRow>& rows, const std::string&
 
 int StatementCmd(const Globals& g, const std::string& fund, const std::string& from, const std::string& to,
                  const std::string& ref) {
-  auto l = OpenLedger(g, true);
-  if (!l.ok()) return Fail(g, l.status());
-  auto p = OpenReadModels(g, **l);
-  if (!p.ok()) return Fail(g, p.status());
-  auto s = (*p)->models().FundStatement(fund, from, to, ref);
+  auto side = OpenReadSide(g);
+  if (!side.ok()) return Fail(g, side.status());
+  const auto& p = side->projections;
+  auto s = p->models().FundStatement(fund, from, to, ref);
   if (!s.ok()) return Fail(g, s.status());
   if (g.json) {
     json j = ToJson(*s);
@@ -284,11 +279,10 @@ int StatementCmd(const Globals& g, const std::string& fund, const std::string& f
 }
 
 int FindRef(const Globals& g, const std::string& ref) {
-  auto l = OpenLedger(g, true);
-  if (!l.ok()) return Fail(g, l.status());
-  auto p = OpenReadModels(g, **l);
-  if (!p.ok()) return Fail(g, p.status());
-  auto rows = (*p)->models().FindReference(ref);
+  auto side = OpenReadSide(g);
+  if (!side.ok()) return Fail(g, side.status());
+  const auto& p = side->projections;
+  auto rows = p->models().FindReference(ref);
   if (!rows.ok()) return Fail(g, rows.status());
   if (g.json) {
     Statement found;
@@ -304,20 +298,20 @@ int FindRef(const Globals& g, const std::string& ref) {
 }
 
 int Rebuild(const Globals& g) {
-  auto l = OpenLedger(g, true);
-  if (!l.ok()) return Fail(g, l.status());
-  auto p = OpenReadModels(g, **l);
-  if (!p.ok()) return Fail(g, p.status());
+  auto side = OpenReadSide(g);
+  if (!side.ok()) return Fail(g, side.status());
+  const auto& l = side->ledger;
+  const auto& p = side->projections;
   cli::Progress progress("rebuild", !g.json);
   auto t0 = std::chrono::steady_clock::now();
-  Status s = (*p)->Rebuild(**l, [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
+  Status s = p->Rebuild(*l, [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
   progress.Finish();
   if (!s.ok()) return Fail(g, s);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (g.json) {
-    std::cout << Dump(json{{"ok", true}, {"entries", (*l)->size()}, {"seconds", secs}}) << "\n";
+    std::cout << Dump(json{{"ok", true}, {"entries", l->size()}, {"seconds", secs}}) << "\n";
   } else {
-    std::cout << "rebuilt the read models from " << cli::Grouped((*l)->size()) << " entries in " << secs << " s\n";
+    std::cout << "rebuilt the read models from " << cli::Grouped(l->size()) << " entries in " << secs << " s\n";
   }
   return 0;
 }

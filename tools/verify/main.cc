@@ -6,15 +6,12 @@
 //   minhbach-verify --proof FILE [--key VKEY] [--json]
 //
 // Exit codes: 0 passed; 1 verification failed (the first problem is named); 2 bad usage or input; 3 I/O error.
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
+#include "cli_util.h"
 #include "minhbach/audit.h"
 #include "minhbach/bundle.h"
 
@@ -35,54 +32,12 @@ int Fail(const mb::Status& s, const std::string& what) {
   return code;
 }
 
-// A key given inline, or the path of a file holding it.
-mb::Result<mb::Verifier> KeyArg(const std::string& arg, const std::string& option) {
-  std::string text = arg;
-  std::error_code ec;
-  if (std::filesystem::is_regular_file(arg, ec)) {
-    std::ifstream in(arg);
-    std::getline(in, text);
-    while (!text.empty() && (text.back() == '\r' || text.back() == ' ')) text.pop_back();
-  }
-  auto v = mb::Verifier::Parse(text);
-  if (!v.ok()) return v.status().WithContext(option);
-  return v;
-}
-
-mb::Result<std::string> ReadFile(const std::string& path, const std::string& option) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return mb::Status::InvalidArgument(option + ": cannot read '" + path + "'");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class Progress {
- public:
-  explicit Progress(bool on) : on_(on && ::isatty(STDERR_FILENO)) {}
-  void Update(uint64_t done, uint64_t total) {
-    if (!on_ || total == 0) return;
-    std::fprintf(stderr, "\rverifying %llu / %llu entries (%llu%%)", static_cast<unsigned long long>(done),
-                 static_cast<unsigned long long>(total), static_cast<unsigned long long>(done * 100 / total));
-    shown_ = true;
-  }
-  void Finish() {
-    if (shown_) std::fprintf(stderr, "\r\033[K");
-    shown_ = false;
-  }
-  ~Progress() { Finish(); }
-
- private:
-  bool on_;
-  bool shown_ = false;
-};
-
 int VerifyProof(const std::string& file, const std::string& key) {
-  auto text = ReadFile(file, "--proof");
+  auto text = mb::cli::ReadTextFile(file, "--proof");
   if (!text.ok()) return Fail(text.status(), "proof");
   std::optional<mb::Verifier> v;
   if (!key.empty()) {
-    auto k = KeyArg(key, "--key");
+    auto k = mb::cli::VerifierArg(key, "--key");
     if (!k.ok()) return Fail(k.status(), "proof");
     v = *k;
   }
@@ -141,17 +96,17 @@ int Main(int argc, char** argv) {
   }
   mb::BundleVerifyOptions o;
   if (!key.empty()) {
-    auto k = KeyArg(key, "--key");
+    auto k = mb::cli::VerifierArg(key, "--key");
     if (!k.ok()) return Fail(k.status(), "bundle");
     o.log_key = *k;
   }
   if (!trusted.empty()) {
-    auto t = ReadFile(trusted, "--trusted-checkpoint");
+    auto t = mb::cli::ReadTextFile(trusted, "--trusted-checkpoint");
     if (!t.ok()) return Fail(t.status(), "bundle");
     o.trusted_checkpoint = *t;
   }
   for (const auto& w : witnesses) {
-    auto k = KeyArg(w, "--witness");
+    auto k = mb::cli::VerifierArg(w, "--witness");
     if (!k.ok()) return Fail(k.status(), "bundle");
     if (k->type() != mb::kSigTypeCosignatureV1) {
       return Fail(mb::Status::InvalidArgument("--witness " + k->name() + " is not a cosignature key (type 0x04)"), "bundle");
@@ -164,7 +119,7 @@ int Main(int argc, char** argv) {
   }
   o.min_witnesses = min_witnesses;
   o.base_dir = base;
-  Progress progress(!g_json);
+  mb::cli::Progress progress("verify", !g_json);
   o.progress = [&](uint64_t done, uint64_t total) { progress.Update(done, total); };
   auto r = mb::AuditBundle(bundle, o);
   progress.Finish();
