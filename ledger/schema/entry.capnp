@@ -159,6 +159,10 @@ struct DonationReceived {
     cash @6 :CashReceipt;
     inKind @7 :InKindReceipt;
   }
+  details @8 :Text $optional $multiline;   # the bank's free text of the statement line (may name the donor and
+                                           # an account number: public views mask account numbers)
+  lineSha256 @9 :Data $optional;           # SHA-256 of the statement line (docs/import.md): finds the same bank line
+                                           # in an overlapping later statement
 }
 
 struct SponsorshipAgreed {
@@ -223,6 +227,7 @@ struct Disbursement {
 enum ExpenseCategory {
   operating @0;
   bankFee @1;
+  transferOut @2;                          # money sent out of the account that is not a fee (a statement debit)
 }
 
 struct Expense {
@@ -232,6 +237,10 @@ struct Expense {
   programme @3 :Text $optional;
   amount @4 :Int64;
   description @5 :Text $multiline;
+  valueDate @6 :Text $optional;            # YYYY-MM-DD: the bank's value date, for a debit imported from a statement
+  bankRef @7 :Text $optional;              # the statement's document / reference number (not unique)
+  evidenceSha256 @8 :Data $optional;       # SHA-256 of the statement file (or invoice) it comes from
+  lineSha256 @9 :Data $optional;           # SHA-256 of the statement line (docs/import.md)
 }
 
 # Changes an agreement from a month on. A field left out (or 0) stays as it was.

@@ -153,6 +153,7 @@ Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line) {
     case schema::Entry::Payload::EXPENSE: {
       auto e = p.getExpense();
       MB_RETURN_IF_ERROR(r.Positive("amount", e.getAmount()));
+      if (e.hasValueDate()) MB_RETURN_IF_ERROR(r.Date("value_date", e.getValueDate()));
       if (e.getPaidFrom() == schema::Restriction::CHILD) return r.Bad("paid_from", "expenses cannot use a child's money");
       if ((e.getPaidFrom() == schema::Restriction::PROGRAMME) != e.hasProgramme()) {
         return r.Bad("programme", "required exactly when paid_from is programme");

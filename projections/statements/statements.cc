@@ -51,6 +51,9 @@ class StatementModel final : public Model {
         m.counterparty = MaskAccountNumbers(name);
         m.description = e.getRestriction() == schema::Restriction::UNRESTRICTED
                             ? "" : "for " + SubAccount(e.getRestriction(), S(e.getRestrictedTo()));
+        if (e.hasDetails()) {
+          m.description += (m.description.empty() ? "" : ": ") + MaskAccountNumbers(S(e.getDetails()));
+        }
         m.value_date = S(e.getValueDate());
         m.amount = e.getCash().getAmount();
         out.push_back(std::move(m));
@@ -94,6 +97,8 @@ class StatementModel final : public Model {
         m.type = "expense";
         m.counterparty = EnumName(e.getCategory());
         m.description = MaskAccountNumbers(S(e.getDescription()));
+        m.bank_ref = S(e.getBankRef());
+        if (e.hasValueDate()) m.value_date = S(e.getValueDate());
         m.amount = e.getAmount();
         out.push_back(std::move(m));
         break;
