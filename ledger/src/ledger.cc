@@ -576,6 +576,31 @@ Result<std::vector<Hash>> Ledger::ProveConsistency(uint64_t size1, uint64_t size
   return ConsistencyProof(nodes, impl_->sha, size1, size2);
 }
 
+Result<std::string> Ledger::TileHashes(uint32_t level, uint64_t index, uint32_t width) const {
+  if (width < 1 || width > kTileWidth) return Status::InvalidArgument("tile width must be 1..256");
+  // Level-8·level nodes exist up to (size >> 8·level); tile levels above 7 would need more than 2^64 leaves.
+  if (level >= 8) return Status::NotFound("no tile at level " + std::to_string(level));
+  const uint64_t nodes = impl_->size >> (8 * level);
+  if (index > (nodes >> 8) || (index << 8) + width > nodes) {
+    return Status::NotFound("tile " + std::to_string(level) + "/" + std::to_string(index) + " of width " +
+                            std::to_string(width) + " is beyond the tree (size " + std::to_string(impl_->size) + ")");
+  }
+  std::string out;
+  out.reserve(width * kHashSize);
+  StoreNodes nodes_source(*impl_);
+  for (uint32_t p = 0; p < width; ++p) {
+    MB_ASSIGN_OR_RETURN(Hash h, nodes_source.GetNode(8 * level, (index << 8) + p));
+    out.append(reinterpret_cast<const char*>(h.data()), h.size());
+  }
+  return out;
+}
+
+Result<std::string> Ledger::DomainRecord(std::string_view key) const {
+  auto v = impl_->Get(impl_->state, key, "state record");
+  if (!v.ok() && v.status().IsNotFound()) return std::string();
+  return v;
+}
+
 Result<std::string> Ledger::SignCheckpoint() {
   Impl& m = *impl_;
   if (m.options.read_only) return Status::InvalidArgument("ledger was opened read-only");

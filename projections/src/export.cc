@@ -109,4 +109,28 @@ Status ExportBundle(const Ledger& ledger, const std::string& dir, uint64_t from_
   return Status::Ok();
 }
 
+Result<std::string> ChildProofJson(const Ledger& l, const ReadModels& models, const std::string& child, uint64_t* later,
+                                   uint64_t* covered, uint64_t* tree_size) {
+  MB_ASSIGN_OR_RETURN(auto rows, models.ChildHistory(child));
+  MB_ASSIGN_OR_RETURN(auto cps, l.Checkpoints());
+  if (cps.empty()) return Status::InvalidArgument("the ledger has no signed checkpoint: run `minhbach checkpoint`");
+  MB_ASSIGN_OR_RETURN(auto note, ParseNote(cps.back().note));
+  MB_ASSIGN_OR_RETURN(auto cp, Checkpoint::Parse(note.text));
+  std::vector<ProofEntry> entries;
+  uint64_t newer = 0;
+  for (const auto& r : rows) {
+    if (r.seq >= cp.size) {
+      ++newer;
+      continue;
+    }
+    MB_ASSIGN_OR_RETURN(std::string bytes, l.GetEntry(r.seq));
+    MB_ASSIGN_OR_RETURN(auto path, l.ProveInclusion(r.seq, cp.size));
+    entries.push_back({r.seq, std::move(bytes), std::move(path)});
+  }
+  if (later) *later = newer;
+  if (covered) *covered = entries.size();
+  if (tree_size) *tree_size = cp.size;
+  return FormatChildProof(child, cps.back().WithCosignatures(), l.verifier().ToString(), entries);
+}
+
 }  // namespace minhbach

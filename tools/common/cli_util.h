@@ -14,6 +14,9 @@ namespace minhbach::cli {
 
 // The whole of a small text file named on the command line; InvalidArgument naming `what` when unreadable.
 Result<std::string> ReadTextFile(const std::string& path, const std::string& what);
+// Replaces `path` with `data` atomically: a temporary file beside it (mode `mode`), fsync, rename, fsync of the
+// folder. A reader sees the old content or the new, never a mix; after a crash, one of the two.
+Status WriteFileAtomically(const std::string& path, const std::string& data, unsigned mode);
 // A verifier key given inline, or the path of a file whose first line holds it; errors name `option`.
 Result<Verifier> VerifierArg(const std::string& arg, const std::string& option);
 

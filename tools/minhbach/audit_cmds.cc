@@ -25,25 +25,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 // Writes `data` to `path` atomically: a temporary file, fsync, rename, fsync of the folder.
-Status WriteAtomically(const fs::path& path, const std::string& data, mode_t mode) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, mode);
-  if (fd < 0) return Status::IOError("cannot create " + tmp.string());
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok) return Status::IOError("cannot write " + tmp.string());
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return Status::IOError("cannot rename " + tmp.string() + ": " + ec.message());
-  int dfd = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
-}
-
 // ---- export ----
 
 int Export(const Globals& g, const std::string& to, uint64_t from_size) {
@@ -81,30 +62,10 @@ int ProveChild(const Globals& g, const std::string& child, const std::string& ou
   auto side = OpenReadSide(g);
   if (!side.ok()) return Fail(g, side.status());
   const auto& l = side->ledger;
-  const auto& p = side->projections;
-  auto rows = p->models().ChildHistory(child);
-  if (!rows.ok()) return Fail(g, rows.status());
-  auto cps = l->Checkpoints();
-  if (!cps.ok()) return Fail(g, cps.status());
-  if (cps->empty()) return Fail(g, Status::InvalidArgument("the ledger has no signed checkpoint: run `minhbach checkpoint`"));
-  auto note = ParseNote(cps->back().note);
-  if (!note.ok()) return Fail(g, note.status());
-  auto cp = Checkpoint::Parse(note->text);
-  if (!cp.ok()) return Fail(g, cp.status());
-  std::vector<ProofEntry> entries;
-  size_t later = 0;
-  for (const auto& r : *rows) {
-    if (r.seq >= cp->size) {
-      ++later;
-      continue;
-    }
-    auto bytes = l->GetEntry(r.seq);
-    if (!bytes.ok()) return Fail(g, bytes.status());
-    auto path = l->ProveInclusion(r.seq, cp->size);
-    if (!path.ok()) return Fail(g, path.status());
-    entries.push_back({r.seq, *bytes, *path});
-  }
-  std::string doc = FormatChildProof(child, cps->back().WithCosignatures(), l->verifier().ToString(), entries);
+  uint64_t later = 0, covered = 0, tree_size = 0;
+  auto doc_or = ChildProofJson(*l, side->projections->models(), child, &later, &covered, &tree_size);
+  if (!doc_or.ok()) return Fail(g, doc_or.status());
+  const std::string& doc = *doc_or;
   if (out.empty()) {
     std::cout << doc;
     return 0;
@@ -114,12 +75,12 @@ int ProveChild(const Globals& g, const std::string& child, const std::string& ou
   f.close();
   if (!f) return Fail(g, Status::IOError("cannot write " + out));
   if (g.json) {
-    std::cout << Dump(json{{"ok", true}, {"child", child}, {"entries", entries.size()}, {"tree_size", cp->size},
+    std::cout << Dump(json{{"ok", true}, {"child", child}, {"entries", covered}, {"tree_size", tree_size},
                            {"not_yet_checkpointed", later}, {"file", out}})
               << "\n";
   } else {
-    std::cout << "wrote inclusion proofs of " << entries.size() << " entries about child " << child
-              << " against the checkpoint of size " << cp->size << " to " << out << "\n";
+    std::cout << "wrote inclusion proofs of " << covered << " entries about child " << child
+              << " against the checkpoint of size " << tree_size << " to " << out << "\n";
     if (later) std::cout << "  " << later << " newer entries are not in a signed checkpoint yet\n";
     std::cout << "Check it with: minhbach-verify --proof " << out << " --key '" << l->verifier().ToString() << "'\n";
   }
@@ -148,7 +109,7 @@ Result<WitnessState> LoadState(const fs::path& dir) {
 }
 
 Status SaveState(const fs::path& dir, const WitnessState& s) {
-  return WriteAtomically(dir / kWitnessState, json{{"log_key", s.log_key}, {"checkpoint", s.checkpoint}}.dump(2) + "\n", 0600);
+  return cli::WriteFileAtomically((dir / kWitnessState).string(), json{{"log_key", s.log_key}, {"checkpoint", s.checkpoint}}.dump(2) + "\n", 0600);
 }
 
 int WitnessInit(const Globals& g, const std::string& dir, const std::string& name, const std::string& log_key) {
@@ -166,8 +127,8 @@ int WitnessInit(const Globals& g, const std::string& dir, const std::string& nam
   if (!key.ok()) return Fail(g, key.status());
   fs::create_directories(dir, ec);
   if (ec) return Fail(g, Status::IOError("cannot create " + dir + ": " + ec.message()));
-  Status s = WriteAtomically(fs::path(dir) / kWitnessKey, key->ToString() + "\n", 0600);
-  if (s.ok()) s = WriteAtomically(fs::path(dir) / kWitnessVkey, key->verifier().ToString() + "\n", 0644);
+  Status s = cli::WriteFileAtomically((fs::path(dir) / kWitnessKey).string(), key->ToString() + "\n", 0600);
+  if (s.ok()) s = cli::WriteFileAtomically((fs::path(dir) / kWitnessVkey).string(), key->verifier().ToString() + "\n", 0644);
   if (s.ok()) s = SaveState(dir, st);
   if (!s.ok()) return Fail(g, s);
   if (g.json) {
@@ -306,7 +267,7 @@ int WitnessCosign(const Globals& g, const std::string& dir, const std::string& b
   note->signatures.push_back(*sig);
   std::string cosigned = note->Format();
   if (!out.empty()) {
-    if (Status s = WriteAtomically(out, cosigned, 0644); !s.ok()) return Fail(g, s);
+    if (Status s = cli::WriteFileAtomically(out, cosigned, 0644); !s.ok()) return Fail(g, s);
   }
   if (g.json) {
     std::cout << Dump(json{{"ok", true}, {"size", cp->size}, {"root", Base64Encode(cp->root)}, {"note", cosigned}}) << "\n";

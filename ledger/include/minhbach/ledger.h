@@ -125,6 +125,15 @@ class Ledger {
   // this ledger's checkpoints or carries no valid cosignature by any of them. Returns how many were new.
   Result<size_t> AddCosignatures(const std::string& cosigned, const std::vector<Verifier>& witnesses);
 
+  // The C2SP tlog-tiles tile `level`/`index` of `width` hashes (1..256): the level-8·level tree nodes
+  // 256·index .. 256·index + width - 1, concatenated (32 bytes each). NotFound when the tree does not have them
+  // yet (docs/api.md "Tiles").
+  Result<std::string> TileHashes(uint32_t level, uint64_t index, uint32_t width) const;
+
+  // A record of the domain state (docs/format/storage.md section 2.1), e.g. "p/P-COVID"; "" when absent. Only
+  // ledgers opened for writing keep the state.
+  Result<std::string> DomainRecord(std::string_view key) const;
+
   // The compact range [0, size): see CompactRange.
   Result<std::vector<Hash>> CompactRangeAt(uint64_t size) const;
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "minhbach/ledger.h"
+#include "minhbach/read_models.h"
 
 namespace minhbach {
 
@@ -22,5 +23,11 @@ Status ExportBundle(const Ledger& ledger, const std::string& dir, uint64_t from_
 // The month (YYYY-MM) reports of a log of `size` entries are computed as of: the recording month of its
 // last entry ("1970-01" for an empty log).
 Result<std::string> ReportsAsOf(const Ledger& ledger, uint64_t size);
+
+// The child proof of docs/format/proof.md: every entry of the child's history covered by the latest signed
+// checkpoint, with its inclusion proof. `later` (if given) receives how many newer entries are not yet in a signed
+// checkpoint. NotFound for an unknown child; InvalidArgument when the ledger has no checkpoint.
+Result<std::string> ChildProofJson(const Ledger& ledger, const ReadModels& models, const std::string& child,
+                                   uint64_t* later = nullptr, uint64_t* covered = nullptr, uint64_t* tree_size = nullptr);
 
 }  // namespace minhbach

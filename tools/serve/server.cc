@@ -1,0 +1,939 @@
+#include "minhbach/serve.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <set>
+#include <shared_mutex>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "minhbach/entry.h"
+#include "minhbach/export.h"
+#include "minhbach/hash.h"
+#include "minhbach/money.h"
+#include "minhbach/note.h"
+#include "minhbach/read_models.h"
+#include "minhbach/tokens.h"
+#include "portal_assets.h"
+
+namespace minhbach::serve {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// ---- rate limits: a token bucket per client address (reads) or per administrator (appends) ----
+
+class RateLimiter {
+ public:
+  RateLimiter(double rate, double burst) : rate_(rate), burst_(burst < 1 ? 1 : burst) {}
+  // True when the request may go ahead; else `retry_after` is the seconds to wait.
+  bool Allow(const std::string& who, double* retry_after) {
+    if (rate_ <= 0) return true;
+    const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    std::lock_guard lk(mu_);
+    if (buckets_.size() > 100'000) buckets_.clear();  // bounded memory under many addresses
+    auto [it, fresh] = buckets_.try_emplace(who, Bucket{burst_, now});
+    Bucket& b = it->second;
+    if (!fresh) {
+      b.tokens = std::min(burst_, b.tokens + (now - b.at) * rate_);
+      b.at = now;
+    }
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return true;
+    }
+    *retry_after = (1 - b.tokens) / rate_;
+    return false;
+  }
+
+ private:
+  struct Bucket {
+    double tokens, at;
+  };
+  double rate_, burst_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+// ---- tlog-tiles paths ----
+
+// "x001/x234/067" -> 1234067; with ".p/W" -> width W (1..255), else 256. Strict: the C2SP encoding only.
+std::optional<std::pair<uint64_t, uint32_t>> ParseTilePath(const std::string& path) {
+  std::string idx = path;
+  uint32_t width = 256;
+  if (auto p = path.find(".p/"); p != std::string::npos) {
+    std::string w = path.substr(p + 3);
+    if (w.empty() || w.size() > 3 || w[0] == '0' || w.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    width = static_cast<uint32_t>(std::stoul(w));
+    if (width < 1 || width > 255) return std::nullopt;
+    idx = path.substr(0, p);
+  }
+  uint64_t n = 0;
+  size_t pos = 0;
+  int elements = 0;
+  while (true) {
+    size_t slash = idx.find('/', pos);
+    std::string el = idx.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+    bool last = slash == std::string::npos;
+    if (!last) {
+      if (el.size() != 4 || el[0] != 'x') return std::nullopt;
+      el = el.substr(1);
+    }
+    if (el.size() != 3 || el.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    if (++elements > 7) return std::nullopt;  // beyond 2^64
+    n = n * 1000 + static_cast<uint64_t>(std::stoul(el));
+    if (last) break;
+    pos = slash + 1;
+  }
+  return std::make_pair(n, width);
+}
+
+// ---- what an event's payload says about which fund it touches (token scopes) ----
+
+struct Scope {
+  enum Kind { kAnyToken, kFund, kAllFunds } kind = kAnyToken;
+  std::string fund;
+};
+
+std::string ContentType(const std::string& name) {
+  auto ends = [&](const char* s) { return name.size() >= std::strlen(s) && name.ends_with(s); };
+  if (ends(".html")) return "text/html; charset=utf-8";
+  if (ends(".js") || ends(".mjs")) return "text/javascript; charset=utf-8";
+  if (ends(".css")) return "text/css; charset=utf-8";
+  if (ends(".svg")) return "image/svg+xml";
+  if (ends(".png")) return "image/png";
+  if (ends(".json")) return "application/json";
+  if (ends(".ico")) return "image/x-icon";
+  return "application/octet-stream";
+}
+
+bool SafeAssetName(const std::string& n) {
+  if (n.empty() || n.size() > 100 || n[0] == '.') return false;
+  for (char c : n) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_')) return false;
+  }
+  return true;
+}
+
+// Parses a non-negative decimal query parameter.
+std::optional<uint64_t> U64(const std::string& s) {
+  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoull(s);
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(Ledger& ledger, Projections& projections, std::string tokens_path, ServeOptions options,
+       std::shared_ptr<spdlog::logger> log)
+      : ledger_(ledger),
+        projections_(projections),
+        auth_(std::move(tokens_path)),
+        opt_(std::move(options)),
+        log_(std::move(log)),
+        read_limit_(opt_.read_rate, opt_.read_burst),
+        write_limit_(opt_.write_rate, opt_.write_burst) {
+    Routes();
+  }
+
+  Status Bind() {
+    if (opt_.port == 0) {
+      port_ = svr_.bind_to_any_port(opt_.host);
+      if (port_ <= 0) return Status::IOError("cannot listen on " + opt_.host + " (any port)");
+    } else {
+      if (!svr_.bind_to_port(opt_.host, opt_.port)) {
+        return Status::IOError("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port) +
+                               " (address in use, or not an address of this machine)");
+      }
+      port_ = opt_.port;
+    }
+    return Status::Ok();
+  }
+
+  Status Run() {
+    std::atomic<bool> done{false};
+    std::thread watcher([&] {
+      // Stop() may come before listen_after_bind() is running: keep asking until the server is down.
+      while (!done) {
+        if (stopping_ && svr_.is_running()) svr_.stop();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+    bool ok = stopping_ ? true : svr_.listen_after_bind();
+    done = true;
+    watcher.join();
+    if (!ok && !stopping_) return Status::IOError("the HTTP server stopped with an error");
+    return Status::Ok();
+  }
+
+  void Stop() {
+    stopping_ = true;
+    if (svr_.is_running()) svr_.stop();
+  }
+
+  int port() const { return port_; }
+
+ private:
+  // ---- responses ----
+
+  static void Reply(httplib::Response& res, int status, const json& j) {
+    res.status = status;
+    res.set_content(Dump(j) + "\n", "application/json");
+  }
+
+  static void Error(httplib::Response& res, int status, const std::string& code, const std::string& message,
+                    json extra = json::object()) {
+    json e = {{"status", status}, {"code", code}, {"message", message}};
+    for (auto& [k, v] : extra.items()) e[k] = v;
+    Reply(res, status, json{{"error", e}});
+  }
+
+  // A query's failure: unknown ids are 404, bad arguments 400, the rest 500.
+  void Fail(httplib::Response& res, const Status& s) {
+    if (s.IsNotFound()) return Error(res, 404, "not_found", s.message());
+    if (s.code() == Status::Code::kInvalidArgument) return Error(res, 400, "bad_request", s.message());
+    log_->error("request failed: {}", s.ToString());
+    Error(res, 500, "internal", s.message());
+  }
+
+  template <typename F>
+  void Read(httplib::Response& res, F&& fn) {
+    std::shared_lock lk(mu_);
+    Status s = fn();
+    if (!s.ok()) Fail(res, s);
+  }
+
+  // ---- routes ----
+
+  void Routes() {
+    svr_.new_task_queue = [n = opt_.threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
+    svr_.set_payload_max_length(opt_.max_body_bytes);
+    svr_.set_read_timeout(10, 0);
+    svr_.set_write_timeout(10, 0);
+    svr_.set_keep_alive_max_count(1000);
+
+    svr_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+      SecurityHeaders(res);
+      if (req.method == "POST") return httplib::Server::HandlerResponse::Unhandled;  // limited per token
+      double wait = 0;
+      if (!read_limit_.Allow(req.remote_addr, &wait)) {
+        res.set_header("Retry-After", std::to_string(static_cast<int>(wait) + 1));
+        Error(res, 429, "rate_limited",
+              "too many requests from " + req.remote_addr + ": the limit is " + std::to_string(opt_.read_rate) +
+                  " per second (burst " + std::to_string(opt_.read_burst) + ")");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    svr_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+      if (!res.body.empty()) return;  // a handler's own JSON error
+      SecurityHeaders(res);
+      if (res.status == 413) {
+        return Error(res, 413, "too_large",
+                     "the request body is larger than " + std::to_string(opt_.max_body_bytes) + " bytes");
+      }
+      if (res.status == 404) return Error(res, 404, "not_found", "no such resource: " + req.path);
+      Error(res, res.status, "error", "HTTP status " + std::to_string(res.status));
+    });
+    svr_.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown exception";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      log_->error("handler threw: {}", what);
+      Error(res, 500, "internal", what);
+    });
+    svr_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      log_->debug("{} {} {} -> {}", req.remote_addr, req.method, req.path, res.status);
+    });
+
+    // tlog-tiles
+    svr_.Get("/checkpoint", [this](const httplib::Request&, httplib::Response& res) { Checkpoint(res); });
+    svr_.Get(R"(/tile/entries/([x0-9/]+(?:\.p/[0-9]+)?))",
+             [this](const httplib::Request& req, httplib::Response& res) { EntryBundle(req.matches[1], res); });
+    svr_.Get(R"(/tile/([0-9]+)/([x0-9/]+(?:\.p/[0-9]+)?))", [this](const httplib::Request& req, httplib::Response& res) {
+      Tile(req.matches[1], req.matches[2], res);
+    });
+
+    // the read API
+    svr_.Get("/api/v1/log", [this](const httplib::Request&, httplib::Response& res) { LogInfo(res); });
+    svr_.Get("/api/v1/entries", [this](const httplib::Request& req, httplib::Response& res) { Entries(req, res); });
+    svr_.Get("/api/v1/proof/inclusion", [this](const httplib::Request& req, httplib::Response& res) { Inclusion(req, res); });
+    svr_.Get("/api/v1/proof/consistency",
+             [this](const httplib::Request& req, httplib::Response& res) { Consistency(req, res); });
+    svr_.Get("/api/v1/funds", [this](const httplib::Request&, httplib::Response& res) { Funds(res); });
+    svr_.Get("/api/v1/balances", [this](const httplib::Request& req, httplib::Response& res) { Balances(req, res); });
+    svr_.Get(R"(/api/v1/funds/([^/]+)/dashboard)",
+             [this](const httplib::Request& req, httplib::Response& res) { Dashboard(req.matches[1], res); });
+    svr_.Get("/api/v1/programmes", [this](const httplib::Request&, httplib::Response& res) { Programmes("", res); });
+    svr_.Get(R"(/api/v1/programmes/([^/]+))",
+             [this](const httplib::Request& req, httplib::Response& res) { Programmes(req.matches[1], res); });
+    svr_.Get("/api/v1/sponsorships", [this](const httplib::Request& req, httplib::Response& res) {
+      Sponsorships(req.get_param_value("child"), req.get_param_value("as_of"), res);
+    });
+    svr_.Get(R"(/api/v1/children/([^/]+)/proof)",
+             [this](const httplib::Request& req, httplib::Response& res) { ChildProof(req.matches[1], res); });
+    svr_.Get(R"(/api/v1/children/([^/]+))",
+             [this](const httplib::Request& req, httplib::Response& res) { Child(req.matches[1], res); });
+    svr_.Get(R"(/api/v1/donors/([^/]+))",
+             [this](const httplib::Request& req, httplib::Response& res) { Donor(req.matches[1], res); });
+    svr_.Get("/api/v1/statement", [this](const httplib::Request& req, httplib::Response& res) { StatementOf(req, res); });
+    svr_.Get("/api/v1/search", [this](const httplib::Request& req, httplib::Response& res) { Search(req, res); });
+
+    // the write API
+    svr_.Post("/api/v1/append", [this](const httplib::Request& req, httplib::Response& res) { Append(req, res); });
+
+    // the portal
+    svr_.Get("/", [this](const httplib::Request&, httplib::Response& res) { Asset("index.html", res); });
+    svr_.Get(R"(/static/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      Asset(req.matches[1], res);
+    });
+  }
+
+  static void SecurityHeaders(httplib::Response& res) {
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Referrer-Policy", "no-referrer");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+                   "connect-src 'self'; frame-ancestors 'none'");
+  }
+
+  // ---- tlog-tiles ----
+
+  // The latest signed checkpoint with its cosignatures (NotFound when none was signed).
+  Result<StoredCheckpoint> Latest() const {
+    MB_ASSIGN_OR_RETURN(auto cps, ledger_.Checkpoints());
+    if (cps.empty()) return Status::NotFound("the ledger has no signed checkpoint yet");
+    return cps.back();
+  }
+
+  void Checkpoint(httplib::Response& res) {
+    Read(res, [&]() -> Status {
+      MB_ASSIGN_OR_RETURN(auto cp, Latest());
+      res.set_header("Cache-Control", "no-cache, max-age=0");
+      res.set_content(cp.WithCosignatures(), "text/plain; charset=utf-8");
+      return Status::Ok();
+    });
+  }
+
+  void Tile(const std::string& level_s, const std::string& path, httplib::Response& res) {
+    auto tile = ParseTilePath(path);
+    if (!tile || level_s.size() > 2 || (level_s.size() > 1 && level_s[0] == '0') || std::stoul(level_s) > 63) {
+      return Error(res, 404, "not_found", "not a tlog-tiles tile path: /tile/" + level_s + "/" + path);
+    }
+    Read(res, [&]() -> Status {
+      MB_ASSIGN_OR_RETURN(std::string hashes,
+                          ledger_.TileHashes(static_cast<uint32_t>(std::stoul(level_s)), tile->first, tile->second));
+      res.set_header("Cache-Control", "public, max-age=31536000, immutable");
+      res.set_content(std::move(hashes), "application/octet-stream");
+      return Status::Ok();
+    });
+  }
+
+  void EntryBundle(const std::string& path, httplib::Response& res) {
+    auto tile = ParseTilePath(path);
+    if (!tile) return Error(res, 404, "not_found", "not a tlog-tiles entry bundle path: /tile/entries/" + path);
+    Read(res, [&]() -> Status {
+      const uint64_t from = tile->first * 256, n = tile->second;
+      if (tile->first > (UINT64_MAX >> 8) || from + n > ledger_.size()) {
+        return Status::NotFound("entry bundle " + path + " is beyond the log (size " + std::to_string(ledger_.size()) + ")");
+      }
+      std::string out;
+      MB_RETURN_IF_ERROR(ledger_.ScanEntries(from, n, [&](uint64_t, std::string_view bytes) {
+        out.push_back(static_cast<char>(bytes.size() >> 8));
+        out.push_back(static_cast<char>(bytes.size() & 0xff));
+        out.append(bytes);
+        return true;
+      }));
+      res.set_header("Cache-Control", "public, max-age=31536000, immutable");
+      res.set_content(std::move(out), "application/octet-stream");
+      return Status::Ok();
+    });
+  }
+
+  // ---- the read API ----
+
+  void LogInfo(httplib::Response& res) {
+    Read(res, [&]() -> Status {
+      json j = {{"origin", ledger_.origin()}, {"size", ledger_.size()}, {"root", Base64Encode(ledger_.root())},
+                {"log_key", ledger_.verifier().ToString()}, {"checkpoint", nullptr}, {"checkpoint_size", 0},
+                {"witnesses", json::array()}};
+      auto cp = Latest();
+      if (cp.ok()) {
+        j["checkpoint"] = cp->WithCosignatures();
+        MB_ASSIGN_OR_RETURN(auto note, ParseNote(cp->note));
+        MB_ASSIGN_OR_RETURN(auto body, ::minhbach::Checkpoint::Parse(note.text));
+        j["checkpoint_size"] = body.size;
+        for (const auto& line : cp->cosignatures) {
+          // "— <name> <base64(key id || signature)>"
+          std::istringstream in(line);
+          std::string dash, name, b64;
+          in >> dash >> name >> b64;
+          auto raw = Base64Decode(b64);
+          std::string key_id = raw.ok() && raw->size() >= 4 ? HexEncode(raw->substr(0, 4)) : "";
+          j["witnesses"].push_back({{"name", name}, {"key_id", key_id}});
+        }
+      } else if (!cp.status().IsNotFound()) {
+        return cp.status();
+      }
+      Reply(res, 200, j);
+      return Status::Ok();
+    });
+  }
+
+  void Entries(const httplib::Request& req, httplib::Response& res) {
+    auto from = U64(req.has_param("from") ? req.get_param_value("from") : "0");
+    auto limit = U64(req.has_param("limit") ? req.get_param_value("limit") : "100");
+    if (!from || !limit || *limit == 0 || *limit > opt_.max_entries_per_page) {
+      return Error(res, 400, "bad_request",
+                   "expected from=N (a sequence number) and limit=1.." + std::to_string(opt_.max_entries_per_page));
+    }
+    Read(res, [&]() -> Status {
+      json a = json::array();
+      Sha256 sha;
+      Status inner;
+      const uint64_t size = ledger_.size();
+      const uint64_t n = *from >= size ? 0 : std::min<uint64_t>(*limit, size - *from);
+      MB_RETURN_IF_ERROR(ledger_.ScanEntries(*from, n, [&](uint64_t seq, std::string_view bytes) {
+        auto e = DecodeEntry(bytes);
+        if (!e.ok()) {
+          inner = e.status().WithContext("entry " + std::to_string(seq));
+          return false;
+        }
+        a.push_back({{"seq", seq}, {"leaf_hash", Base64Encode(sha.Leaf(bytes))}, {"bytes", Base64Encode(bytes)},
+                     {"entry", json::parse(EntryToJson(*e))}});
+        return true;
+      }));
+      MB_RETURN_IF_ERROR(inner);
+      Reply(res, 200, json{{"from", *from}, {"size", size}, {"entries", a}});
+      return Status::Ok();
+    });
+  }
+
+  // The size proofs default to: the latest signed checkpoint's.
+  Result<uint64_t> DefaultSize() const {
+    auto cp = Latest();
+    if (!cp.ok()) return cp.status();
+    MB_ASSIGN_OR_RETURN(auto note, ParseNote(cp->note));
+    MB_ASSIGN_OR_RETURN(auto body, ::minhbach::Checkpoint::Parse(note.text));
+    return body.size;
+  }
+
+  static json Hashes(const std::vector<Hash>& v) {
+    json a = json::array();
+    for (const auto& h : v) a.push_back(Base64Encode(h));
+    return a;
+  }
+
+  void Inclusion(const httplib::Request& req, httplib::Response& res) {
+    auto seq = U64(req.get_param_value("seq"));
+    if (!seq) return Error(res, 400, "bad_request", "expected seq=N");
+    Read(res, [&]() -> Status {
+      uint64_t size = 0;
+      if (req.has_param("size")) {
+        auto s = U64(req.get_param_value("size"));
+        if (!s) return Status::InvalidArgument("size: expected a tree size");
+        size = *s;
+      } else {
+        MB_ASSIGN_OR_RETURN(size, DefaultSize());
+      }
+      if (*seq >= size) {
+        return Status::NotFound("entry " + std::to_string(*seq) + " is not in the tree of size " + std::to_string(size));
+      }
+      MB_ASSIGN_OR_RETURN(auto path, ledger_.ProveInclusion(*seq, size));
+      MB_ASSIGN_OR_RETURN(Hash leaf, ledger_.LeafHash(*seq));
+      MB_ASSIGN_OR_RETURN(Hash root, ledger_.RootAt(size));
+      Reply(res, 200, json{{"seq", *seq}, {"size", size}, {"leaf_hash", Base64Encode(leaf)},
+                           {"root", Base64Encode(root)}, {"inclusion", Hashes(path)}});
+      return Status::Ok();
+    });
+  }
+
+  void Consistency(const httplib::Request& req, httplib::Response& res) {
+    auto from = U64(req.get_param_value("from"));
+    if (!from || *from == 0) return Error(res, 400, "bad_request", "expected from=N with N >= 1 (RFC 9162 2.1.4)");
+    Read(res, [&]() -> Status {
+      uint64_t to = 0;
+      if (req.has_param("to")) {
+        auto s = U64(req.get_param_value("to"));
+        if (!s) return Status::InvalidArgument("to: expected a tree size");
+        to = *s;
+      } else {
+        MB_ASSIGN_OR_RETURN(to, DefaultSize());
+      }
+      if (*from > to) return Status::InvalidArgument("from must not be larger than to");
+      MB_ASSIGN_OR_RETURN(auto proof, ledger_.ProveConsistency(*from, to));
+      MB_ASSIGN_OR_RETURN(Hash r1, ledger_.RootAt(*from));
+      MB_ASSIGN_OR_RETURN(Hash r2, ledger_.RootAt(to));
+      Reply(res, 200, json{{"from", *from}, {"to", to}, {"from_root", Base64Encode(r1)}, {"to_root", Base64Encode(r2)},
+                           {"proof", Hashes(proof)}});
+      return Status::Ok();
+    });
+  }
+
+  const ReadModels& M() const { return projections_.models(); }
+
+  Result<std::vector<std::string>> FundIds() const {
+    MB_ASSIGN_OR_RETURN(auto rows, M().Balances(""));
+    std::set<std::string> funds;
+    for (const auto& r : rows) funds.insert(r.fund);
+    return std::vector<std::string>(funds.begin(), funds.end());
+  }
+
+  void Funds(httplib::Response& res) {
+    Read(res, [&]() -> Status {
+      MB_ASSIGN_OR_RETURN(auto funds, FundIds());
+      Reply(res, 200, json{{"funds", funds}});
+      return Status::Ok();
+    });
+  }
+
+  void Balances(const httplib::Request& req, httplib::Response& res) {
+    Read(res, [&]() -> Status {
+      const std::string fund = req.get_param_value("fund");
+      MB_ASSIGN_OR_RETURN(auto rows, M().Balances(fund));
+      if (!fund.empty() && rows.empty()) return Status::NotFound("no fund '" + fund + "'");
+      json a = json::array();
+      for (const auto& r : rows) a.push_back(ToJson(r));
+      Reply(res, 200, json{{"ok", true}, {"entries", projections_.position()}, {"balances", a}});
+      return Status::Ok();
+    });
+  }
+
+  // Balances, money in and out by month (from the fund's statement) and the share that reached children.
+  void Dashboard(const std::string& fund, httplib::Response& res) {
+    Read(res, [&]() -> Status {
+      MB_ASSIGN_OR_RETURN(auto rows, M().Balances(fund));
+      if (rows.empty()) return Status::NotFound("no fund '" + fund + "'");
+      MB_ASSIGN_OR_RETURN(Statement st, M().FundStatement(fund, "", "", ""));
+      struct Month {
+        Amount received = 0, disbursed = 0, expensed = 0, allocated_in = 0, allocated_out = 0;
+      };
+      std::map<std::string, Month> months;
+      for (const auto& r : st.rows) {
+        // A contra row (a reversal) has the original's type with the side flipped: it counts negative.
+        const bool contra = r.reverses != 0;
+        const std::string side = contra ? (r.side == "credit" ? "debit" : "credit") : r.side;
+        const Amount a = contra ? -r.amount : r.amount;
+        Month& m = months[r.date.substr(0, 7)];
+        Amount* bucket = nullptr;
+        if (r.type == "donation_received") bucket = &m.received;
+        else if (r.type == "disbursement") bucket = &m.disbursed;
+        else if (r.type == "expense") bucket = &m.expensed;
+        else if (r.type == "allocation") bucket = side == "credit" ? &m.allocated_in : &m.allocated_out;
+        if (bucket) {
+          MB_ASSIGN_OR_RETURN(*bucket, CheckedAdd(*bucket, a));
+        }
+      }
+      json ms = json::array();
+      for (const auto& [month, m] : months) {
+        ms.push_back({{"month", month}, {"received", m.received}, {"disbursed", m.disbursed},
+                      {"expensed", m.expensed}, {"allocated_in", m.allocated_in}, {"allocated_out", m.allocated_out}});
+      }
+      Amount received = 0, disbursed = 0, expensed = 0, balance = 0;
+      json a = json::array();
+      for (const auto& r : rows) {
+        a.push_back(ToJson(r));
+        MB_ASSIGN_OR_RETURN(received, CheckedAdd(received, r.received));
+        MB_ASSIGN_OR_RETURN(disbursed, CheckedAdd(disbursed, r.disbursed));
+        MB_ASSIGN_OR_RETURN(expensed, CheckedAdd(expensed, r.expensed));
+        MB_ASSIGN_OR_RETURN(balance, CheckedAdd(balance, r.balance));
+      }
+      // Per mille, floor, in integers (never floating point for money): -1 when nothing was spent.
+      int64_t share = -1;
+      if (disbursed + expensed > 0) share = static_cast<int64_t>((static_cast<__int128>(disbursed) * 1000) / (disbursed + expensed));
+      Reply(res, 200, json{{"fund", fund}, {"balances", a}, {"months", ms}, {"received", received},
+                           {"disbursed", disbursed}, {"expensed", expensed}, {"balance", balance},
+                           {"share_to_children_permille", share}, {"entries", projections_.position()}});
+      return Status::Ok();
+    });
+  }
+
+  void Programmes(const std::string& id, httplib::Response& res) {
+    Read(res, [&]() -> Status {
+      std::vector<std::string> ids{id};
+      if (id.empty()) {
+        MB_ASSIGN_OR_RETURN(ids, M().ProgrammeIds());
+      }
+      json a = json::array();
+      for (const auto& p : ids) {
+        MB_ASSIGN_OR_RETURN(auto r, M().Programme(p));
+        a.push_back(ToJson(r));
+      }
+      if (!id.empty()) {
+        json j = a.at(0);
+        j["ok"] = true;
+        Reply(res, 200, j);
+      } else {
+        Reply(res, 200, json{{"ok", true}, {"programmes", a}});
+      }
+      return Status::Ok();
+    });
+  }
+
+  static std::string ThisMonth() {
+    auto now = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch());
+    return FormatTimestamp(now.count(), 7 * 60).substr(0, 7);  // the funds' time zone, Asia/Ho_Chi_Minh
+  }
+
+  Result<json> SponsorshipsJson(const std::string& child, std::string as_of) const {
+    if (as_of.empty()) as_of = ThisMonth();
+    MB_RETURN_IF_ERROR(ParseMonth(as_of).status().WithContext("as_of"));
+    MB_ASSIGN_OR_RETURN(auto rows, M().Sponsorships(child, as_of));
+    json a = json::array();
+    for (const auto& r : rows) a.push_back(ToJson(r));
+    json j = ToJson(ComplianceOf(rows, as_of));
+    j["ok"] = true;
+    j["rows"] = a;
+    return j;
+  }
+
+  void Sponsorships(const std::string& child, const std::string& as_of, httplib::Response& res) {
+    Read(res, [&]() -> Status {
+      MB_ASSIGN_OR_RETURN(json j, SponsorshipsJson(child, as_of));
+      Reply(res, 200, j);
+      return Status::Ok();
+    });
+  }
+
+  void Child(const std::string& child, httplib::Response& res) {
+    Read(res, [&]() -> Status {
+      MB_ASSIGN_OR_RETURN(auto rows, M().ChildHistory(child));
+      json a = json::array();
+      for (const auto& r : rows) a.push_back(ToJson(r));
+      json sp = json{{"rows", json::array()}};
+      auto s = SponsorshipsJson(child, "");
+      if (s.ok()) sp = *s;
+      else if (!s.status().IsNotFound()) return s.status();
+      Reply(res, 200, json{{"ok", true}, {"child", child}, {"history", a}, {"totals", ToJson(TotalsOf(rows))},
+                           {"sponsorships", sp}});
+      return Status::Ok();
+    });
+  }
+
+  void ChildProof(const std::string& child, httplib::Response& res) {
+    Read(res, [&]() -> Status {
+      MB_ASSIGN_OR_RETURN(std::string doc, ChildProofJson(ledger_, M(), child));
+      res.set_content(doc, "application/json");
+      return Status::Ok();
+    });
+  }
+
+  void Donor(const std::string& donor, httplib::Response& res) {
+    Read(res, [&]() -> Status {
+      MB_ASSIGN_OR_RETURN(auto t, M().Donor(donor));
+      json j = ToJson(t);
+      j["ok"] = true;
+      Reply(res, 200, j);
+      return Status::Ok();
+    });
+  }
+
+  static Status CheckDateParam(const httplib::Request& req, const char* name) {
+    if (!req.has_param(name)) return Status::Ok();
+    return CheckDate(req.get_param_value(name)).WithContext(name);
+  }
+
+  void StatementOf(const httplib::Request& req, httplib::Response& res) {
+    Read(res, [&]() -> Status {
+      const std::string fund = req.get_param_value("fund");
+      if (fund.empty()) return Status::InvalidArgument("fund: required");
+      MB_RETURN_IF_ERROR(CheckDateParam(req, "from"));
+      MB_RETURN_IF_ERROR(CheckDateParam(req, "to"));
+      MB_ASSIGN_OR_RETURN(auto rows, M().Balances(fund));
+      if (rows.empty()) return Status::NotFound("no fund '" + fund + "'");
+      MB_ASSIGN_OR_RETURN(Statement st, M().FundStatement(fund, req.get_param_value("from"), req.get_param_value("to"),
+                                                          req.get_param_value("ref")));
+      json j = ToJson(st);
+      j["ok"] = true;
+      Reply(res, 200, j);
+      return Status::Ok();
+    });
+  }
+
+  // The fund an entry belongs to (statement rows found by reference do not carry it).
+  Result<std::string> FundOfEntry(uint64_t seq) const {
+    MB_ASSIGN_OR_RETURN(std::string bytes, ledger_.GetEntry(seq));
+    MB_ASSIGN_OR_RETURN(auto r, EntryReader::Open(bytes));
+    auto p = r.payload();
+    using P = schema::Entry::Payload;
+    switch (p.which()) {
+      case P::DONATION_RECEIVED: return std::string(p.getDonationReceived().getFund().cStr());
+      case P::DISBURSEMENT: return std::string(p.getDisbursement().getFund().cStr());
+      case P::EXPENSE: return std::string(p.getExpense().getFund().cStr());
+      case P::ALLOCATION: return std::string(p.getAllocation().getToFund().cStr());
+      default: return std::string();
+    }
+  }
+
+  // One box: a bank reference, an amount ("300000000", "300.000.000", "300,000,000") or a donor's name. References
+  // are looked up in the reference index; amounts and names scan the credits of every fund's statement.
+  void Search(const httplib::Request& req, httplib::Response& res) {
+    std::string q = req.get_param_value("q");
+    while (!q.empty() && std::isspace(static_cast<unsigned char>(q.back()))) q.pop_back();
+    while (!q.empty() && std::isspace(static_cast<unsigned char>(q.front()))) q.erase(q.begin());
+    if (q.empty() || q.size() > 200) return Error(res, 400, "bad_request", "q: expected 1..200 characters");
+    Read(res, [&]() -> Status {
+      MB_RETURN_IF_ERROR(CheckDateParam(req, "from"));
+      MB_RETURN_IF_ERROR(CheckDateParam(req, "to"));
+      const std::string only_fund = req.get_param_value("fund");
+      size_t limit = opt_.max_search_rows;
+      if (req.has_param("limit")) {
+        auto l = U64(req.get_param_value("limit"));
+        if (!l || *l == 0) return Status::InvalidArgument("limit: expected a positive number");
+        limit = std::min<size_t>(limit, *l);
+      }
+      std::optional<Amount> amount;
+      if (q.find_first_not_of("0123456789., ") == std::string::npos && std::isdigit(static_cast<unsigned char>(q[0]))) {
+        std::string digits;
+        for (char c : q) {
+          if (std::isdigit(static_cast<unsigned char>(c))) digits += c;
+        }
+        if (digits.size() <= 18) amount = static_cast<Amount>(std::stoll(digits));
+      }
+      const std::string needle = Lower(q);
+      json rows = json::array();
+      std::set<std::pair<uint64_t, std::string>> seen;
+      bool truncated = false;
+      auto add = [&](const StatementRow& r, const std::string& fund) {
+        if (!seen.insert({r.seq, fund}).second) return;
+        if (rows.size() >= limit) {
+          truncated = true;
+          return;
+        }
+        Statement one;
+        one.rows.push_back(r);
+        json j = ToJson(one)["rows"].at(0);
+        j["fund"] = fund;
+        rows.push_back(std::move(j));
+      };
+      const std::string from = req.get_param_value("from"), to = req.get_param_value("to");
+      MB_ASSIGN_OR_RETURN(auto by_ref, M().FindReference(q));
+      for (const auto& r : by_ref) {
+        MB_ASSIGN_OR_RETURN(std::string fund, FundOfEntry(r.seq));
+        if (!only_fund.empty() && fund != only_fund) continue;
+        if ((!from.empty() && r.date < from) || (!to.empty() && r.date > to)) continue;
+        add(r, fund);
+      }
+      MB_ASSIGN_OR_RETURN(auto funds, FundIds());
+      for (const auto& fund : funds) {
+        if (!only_fund.empty() && fund != only_fund) continue;
+        MB_ASSIGN_OR_RETURN(Statement st, M().FundStatement(fund, from, to, ""));
+        for (const auto& r : st.rows) {
+          if (r.side != "credit" || r.reverses != 0) continue;
+          bool hit = amount ? r.amount == *amount
+                            : Lower(r.counterparty).find(needle) != std::string::npos ||
+                                  Lower(r.description).find(needle) != std::string::npos ||
+                                  (!r.bank_ref.empty() && Lower(r.bank_ref).find(needle) != std::string::npos);
+          if (hit) add(r, fund);
+        }
+      }
+      Reply(res, 200, json{{"ok", true}, {"q", q}, {"kind", amount ? "amount" : "text"}, {"rows", rows},
+                           {"truncated", truncated}});
+      return Status::Ok();
+    });
+  }
+
+  // ---- the write API ----
+
+  // Which fund an event spends or changes, for the token's scope. Registrations of pseudonymous donors and
+  // children touch no fund; province-wide rules (allowance rates, entitlements) and notes need a token for every fund.
+  Result<Scope> ScopeOf(schema::Entry::Payload::Reader p, const std::map<std::string, std::string>& batch_owner,
+                        int depth) const {
+    using P = schema::Entry::Payload;
+    auto fund = [](const auto& t) { return Scope{Scope::kFund, std::string(t.cStr())}; };
+    auto owner = [&](const std::string& prefix, const std::string& id) -> Result<Scope> {
+      if (auto it = batch_owner.find(prefix + id); it != batch_owner.end()) return Scope{Scope::kFund, it->second};
+      MB_ASSIGN_OR_RETURN(std::string rec, ledger_.DomainRecord(prefix + id));
+      if (rec.empty()) return Scope{};  // unknown: the append itself refuses it with the ledger's message
+      json j = json::parse(rec, nullptr, false);
+      if (j.is_discarded() || !j.contains("fund")) return Status::Corruption("state record " + prefix + id);
+      return Scope{Scope::kFund, j["fund"].get<std::string>()};
+    };
+    switch (p.which()) {
+      case P::FUND_OPENED: return fund(p.getFundOpened().getFund());
+      case P::PROGRAMME_OPENED: return fund(p.getProgrammeOpened().getFund());
+      case P::PROGRAMME_CLOSED: return owner("p/", p.getProgrammeClosed().getProgramme().cStr());
+      case P::DONOR_REGISTERED:
+      case P::CHILD_REGISTERED: return Scope{};
+      case P::DONATION_RECEIVED: return fund(p.getDonationReceived().getFund());
+      case P::SPONSORSHIP_AGREED: return fund(p.getSponsorshipAgreed().getFund());
+      case P::SPONSORSHIP_AMENDED: return owner("s/", p.getSponsorshipAmended().getSponsorship().cStr());
+      case P::SPONSORSHIP_ENDED: return owner("s/", p.getSponsorshipEnded().getSponsorship().cStr());
+      case P::ALLOCATION: return fund(p.getAllocation().getFromFund());
+      case P::DISBURSEMENT: return fund(p.getDisbursement().getFund());
+      case P::EXPENSE: return fund(p.getExpense().getFund());
+      case P::REVERSAL: {
+        if (depth > 0) return Scope{Scope::kAllFunds, ""};
+        const uint64_t target = p.getReversal().getSeq();
+        if (target >= ledger_.size()) return Scope{};
+        MB_ASSIGN_OR_RETURN(std::string bytes, ledger_.GetEntry(target));
+        MB_ASSIGN_OR_RETURN(auto r, EntryReader::Open(bytes));
+        return ScopeOf(r.payload(), batch_owner, depth + 1);
+      }
+      case P::NOTE:
+      case P::ALLOWANCE_RATE_SET:
+      case P::ENTITLEMENT_DETERMINED: return Scope{Scope::kAllFunds, ""};
+    }
+    return Scope{Scope::kAllFunds, ""};
+  }
+
+  // The lines of the batch the token may not write (empty: all allowed).
+  Result<json> OutOfScope(const std::vector<EventDraft>& drafts, const TokenRecord& token) const {
+    json bad = json::array();
+    if (token.fund == "*") return bad;
+    std::map<std::string, std::string> batch_owner;  // programmes and sponsorships created in this batch
+    for (const auto& d : drafts) {
+      MB_ASSIGN_OR_RETURN(auto r, EntryReader::OpenDraft(d.payload));
+      auto p = r.payload();
+      if (p.isProgrammeOpened()) {
+        batch_owner["p/" + std::string(p.getProgrammeOpened().getProgramme().cStr())] = p.getProgrammeOpened().getFund().cStr();
+      }
+      if (p.isSponsorshipAgreed()) {
+        batch_owner["s/" + std::string(p.getSponsorshipAgreed().getSponsorship().cStr())] =
+            p.getSponsorshipAgreed().getFund().cStr();
+      }
+      MB_ASSIGN_OR_RETURN(Scope s, ScopeOf(p, batch_owner, 0));
+      if (s.kind == Scope::kAllFunds) {
+        bad.push_back({{"line", d.line}, {"message", PayloadTypeName(p) + " needs a token for every fund ('*')"}});
+      } else if (s.kind == Scope::kFund && s.fund != token.fund) {
+        bad.push_back({{"line", d.line},
+                       {"message", "fund '" + s.fund + "' is outside this token's fund '" + token.fund + "'"}});
+      }
+    }
+    return bad;
+  }
+
+  void Append(const httplib::Request& req, httplib::Response& res) {
+    const std::string auth = req.get_header_value("Authorization");
+    if (auth.empty()) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return Error(res, 401, "unauthorized", "missing 'Authorization: Bearer <token>' header");
+    }
+    if (!auth.starts_with("Bearer ")) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return Error(res, 401, "unauthorized", "expected 'Authorization: Bearer <token>'");
+    }
+    auto token = auth_.Check(std::string_view(auth).substr(7));
+    if (!token.ok()) return Fail(res, token.status());
+    if (!token->has_value()) {
+      res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
+      return Error(res, 401, "unauthorized", "unknown or revoked token");
+    }
+    const TokenRecord& who = **token;
+    double wait = 0;
+    if (!write_limit_.Allow(who.name, &wait)) {
+      res.set_header("Retry-After", std::to_string(static_cast<int>(wait) + 1));
+      return Error(res, 429, "rate_limited",
+                   "too many appends by '" + who.name + "': the limit is " + std::to_string(opt_.write_rate) +
+                       " per second (burst " + std::to_string(opt_.write_burst) + ")");
+    }
+    auto drafts = ParseJsonLines(req.body);
+    if (!drafts.ok()) return Error(res, 400, "bad_batch", drafts.status().message());
+    if (drafts->empty()) return Error(res, 400, "bad_batch", "the batch is empty: send JSON Lines, one event a line");
+    if (drafts->size() > opt_.max_batch_events) {
+      return Error(res, 413, "too_large",
+                   "the batch has " + std::to_string(drafts->size()) + " events; the limit is " +
+                       std::to_string(opt_.max_batch_events) + " per request");
+    }
+    AppendContext ctx;
+    ctx.actor = "admin:" + who.name;
+    std::unique_lock lk(mu_);
+    auto bad = OutOfScope(*drafts, who);
+    if (!bad.ok()) return Fail(res, bad.status());
+    if (!bad->empty()) {
+      return Error(res, 403, "forbidden", "the token of '" + who.name + "' may not write some of these events",
+                   json{{"lines", *bad}});
+    }
+    auto r = ledger_.Append(*drafts, ctx);
+    if (!r.ok()) {
+      if (r.status().code() == Status::Code::kInvalidArgument) return Error(res, 422, "rejected", r.status().message());
+      log_->error("append by {} failed: {}", who.name, r.status().ToString());
+      return Error(res, 503, "unavailable", r.status().message());
+    }
+    // Durable from here on. The read models and the checkpoint follow; if they fail, the write still stands (the
+    // read models catch up on the next open, a checkpoint is signed at the next append or start).
+    json dup = json::array();
+    for (const auto& d : r->duplicates) dup.push_back({{"index", d.index}, {"line", d.line}, {"existing_seq", d.existing_seq}});
+    json out = {{"ok", true}, {"appended", r->appended}, {"first_seq", r->first_seq}, {"size", r->size},
+                {"duplicates", dup}, {"actor", ctx.actor}};
+    if (r->appended > 0) {
+      Status s = projections_.CatchUp(ledger_);
+      if (!s.ok()) log_->error("read models did not catch up after an append: {}", s.ToString());
+      auto note = ledger_.SignCheckpoint();
+      if (note.ok()) out["checkpoint"] = *note;
+      else log_->error("signing a checkpoint after an append failed: {}", note.status().ToString());
+    }
+    log_->info("append by {}: {} new, {} duplicates, size {}", who.name, r->appended, r->duplicates.size(), r->size);
+    Reply(res, 200, out);
+  }
+
+  // ---- the portal ----
+
+  void Asset(const std::string& name, httplib::Response& res) {
+    if (!SafeAssetName(name)) return Error(res, 404, "not_found", "no such file");
+    if (!opt_.portal_dir.empty()) {
+      std::ifstream in(fs::path(opt_.portal_dir) / name, std::ios::binary);
+      if (!in) return Error(res, 404, "not_found", "no such file: " + name);
+      std::ostringstream ss;
+      ss << in.rdbuf();
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(ss.str(), ContentType(name));
+      return;
+    }
+    for (const auto& a : PortalAssets()) {
+      if (a.name == name) {
+        res.set_header("Cache-Control", "public, max-age=300");
+        res.set_content(std::string(a.data), ContentType(name));
+        return;
+      }
+    }
+    Error(res, 404, "not_found", "no such file: " + name);
+  }
+
+  Ledger& ledger_;
+  Projections& projections_;
+  TokenAuth auth_;
+  ServeOptions opt_;
+  std::shared_ptr<spdlog::logger> log_;
+  RateLimiter read_limit_, write_limit_;
+  httplib::Server svr_;
+  std::shared_mutex mu_;  // shared: reads; exclusive: an append with its catch-up and checkpoint
+  std::atomic<bool> stopping_{false};
+  int port_ = 0;
+};
+
+Server::Server(Ledger& ledger, Projections& projections, std::string tokens_path, ServeOptions options,
+               std::shared_ptr<spdlog::logger> log)
+    : impl_(std::make_unique<Impl>(ledger, projections, std::move(tokens_path), std::move(options), std::move(log))) {}
+Server::~Server() = default;
+Status Server::Bind() { return impl_->Bind(); }
+int Server::port() const { return impl_->port(); }
+Status Server::Run() { return impl_->Run(); }
+void Server::Stop() { impl_->Stop(); }
+
+}  // namespace minhbach::serve
