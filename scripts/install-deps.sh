@@ -3,6 +3,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config librocksdb-dev capnproto libcapnp-dev libssl-dev libspdlog-dev libfmt-dev
       libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libcpp-httplib-dev
+      libcsv-dev xlsx2csv libxlsxwriter-dev
       clang libclang-rt-14-dev)  # clang: the libFuzzer targets (tests/fuzz)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -41,6 +41,10 @@ struct ReadSide {
 };
 Result<ReadSide> OpenReadSide(const Globals& g);
 
+// Who records an append and in which time zone: --actor / $MINHBACH_ACTOR / cli:$USER, --tz / $TZ /
+// /etc/timezone. Sets the process's TZ.
+Result<AppendContext> Context(const Globals& g);
+
 // "YYYY-MM" of today in the local time zone.
 std::string CurrentMonth();
 
@@ -52,6 +56,8 @@ struct Command {
 
 // Read-side commands: balance, child, sponsorships, donor, programme, statement, find-ref, rebuild.
 void RegisterQueryCommands(CLI::App& app, const Globals& g, std::vector<Command>& out);
+// Importers: import statement (bank statements), import payments (payment lists). See docs/import.md.
+void RegisterImportCommands(CLI::App& app, const Globals& g, std::vector<Command>& out);
 // The inspector's kit: export, prove child (under `prove`), witness init|cosign, cosignature add.
 void RegisterAuditCommands(CLI::App& app, const Globals& g, CLI::App* prove, std::vector<Command>& out);
 

@@ -1,4 +1,6 @@
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "cli.h"
@@ -38,6 +40,39 @@ Result<ReadSide> OpenReadSide(const Globals& g) {
   MB_ASSIGN_OR_RETURN(side.ledger, OpenLedger(g, true));
   MB_ASSIGN_OR_RETURN(side.projections, OpenReadModels(g, *side.ledger));
   return side;
+}
+
+Result<AppendContext> Context(const Globals& g) {
+  AppendContext ctx;
+  if (!g.actor.empty()) {
+    ctx.actor = g.actor;
+  } else if (const char* a = std::getenv("MINHBACH_ACTOR"); a && *a) {
+    ctx.actor = a;
+  } else {
+    const char* user = std::getenv("USER");
+    ctx.actor = std::string("cli:") + (user && *user ? user : "unknown");
+  }
+  std::string tz = g.tz;
+  if (tz.empty()) {
+    if (const char* e = std::getenv("TZ"); e && *e) tz = e[0] == ':' ? e + 1 : e;
+  }
+  if (tz.empty()) {
+    std::ifstream f("/etc/timezone");
+    std::getline(f, tz);
+  }
+  if (tz.empty()) tz = "Etc/UTC";
+  if (!std::filesystem::exists("/usr/share/zoneinfo/" + tz) && tz != "UTC" && tz != "Etc/UTC") {
+    return Status::InvalidArgument("unknown time zone '" + tz + "' (no /usr/share/zoneinfo/" + tz + ")");
+  }
+  ::setenv("TZ", tz.c_str(), 1);
+  ::tzset();
+  std::time_t now = std::time(nullptr);
+  std::tm local{};
+  ::localtime_r(&now, &local);
+  ctx.tz_name = tz;
+  ctx.tz_offset_minutes = static_cast<int16_t>(local.tm_gmtoff / 60);
+  MB_RETURN_IF_ERROR(ValidateContext(ctx));
+  return ctx;
 }
 
 std::string CurrentMonth() {

@@ -31,6 +31,7 @@ using mb::app::Globals;
 using mb::app::Fail;
 using mb::app::Dump;
 using mb::app::OpenLedger;
+using mb::app::Context;
 
 namespace {
 
@@ -41,38 +42,6 @@ std::string DefaultLedger() {
   return env && *env ? env : "./minhbach-data";
 }
 
-mb::Result<mb::AppendContext> Context(const Globals& g) {
-  mb::AppendContext ctx;
-  if (!g.actor.empty()) {
-    ctx.actor = g.actor;
-  } else if (const char* a = std::getenv("MINHBACH_ACTOR"); a && *a) {
-    ctx.actor = a;
-  } else {
-    const char* user = std::getenv("USER");
-    ctx.actor = std::string("cli:") + (user && *user ? user : "unknown");
-  }
-  std::string tz = g.tz;
-  if (tz.empty()) {
-    if (const char* e = std::getenv("TZ"); e && *e) tz = e[0] == ':' ? e + 1 : e;
-  }
-  if (tz.empty()) {
-    std::ifstream f("/etc/timezone");
-    std::getline(f, tz);
-  }
-  if (tz.empty()) tz = "Etc/UTC";
-  if (!std::filesystem::exists("/usr/share/zoneinfo/" + tz) && tz != "UTC" && tz != "Etc/UTC") {
-    return mb::Status::InvalidArgument("unknown time zone '" + tz + "' (no /usr/share/zoneinfo/" + tz + ")");
-  }
-  ::setenv("TZ", tz.c_str(), 1);
-  ::tzset();
-  std::time_t now = std::time(nullptr);
-  std::tm local{};
-  ::localtime_r(&now, &local);
-  ctx.tz_name = tz;
-  ctx.tz_offset_minutes = static_cast<int16_t>(local.tm_gmtoff / 60);
-  MB_RETURN_IF_ERROR(mb::ValidateContext(ctx));
-  return ctx;
-}
 
 
 mb::Result<std::string> ReadInput(const std::string& path) {
@@ -488,6 +457,7 @@ int main(int argc, char** argv) {
 
   std::vector<mb::app::Command> commands;
   mb::app::RegisterQueryCommands(app, g, commands);
+  mb::app::RegisterImportCommands(app, g, commands);
 
   auto* prove = app.add_subcommand("prove", "Print RFC 9162 proofs");
   prove->require_subcommand(1);

@@ -1,0 +1,337 @@
+// PlanStatement: reconciliation, overlap and the event drafts of a bank statement. See docs/import.md.
+#include <capnp/message.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "minhbach/import.h"
+
+namespace minhbach::import {
+namespace {
+
+capnp::Text::Reader T(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
+capnp::Data::Reader D(const Hash& h) { return capnp::Data::Reader(h.data(), h.size()); }
+
+std::string Canonical(capnp::MallocMessageBuilder& msg) {
+  kj::Array<capnp::word> words = capnp::canonicalize(msg.getRoot<schema::Entry>().asReader());
+  kj::ArrayPtr<const kj::byte> bytes = words.asBytes();
+  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+// Field rules of a draft built here (the same checks as a JSON line gets), errors naming the row.
+Result<EventDraft> Checked(std::string key, std::string payload, uint64_t row, const std::string& where) {
+  auto r = EntryReader::OpenDraft(payload);
+  if (!r.ok()) return Status::InvalidArgument(where + ": " + r.status().message());
+  return EventDraft{std::move(key), std::move(payload), row};
+}
+
+bool StartsWithWord(std::string_view s, std::string_view w) {
+  return s.substr(0, w.size()) == w && (s.size() == w.size() || s[w.size()] == ' ' || s[w.size()] == ':' || s[w.size()] == '-');
+}
+
+struct Pending {
+  StatementRow row;
+  Hash digest;
+  std::optional<EventDraft> draft;  // empty for an overlap row
+};
+
+class Planner {
+ public:
+  Planner(const Hash& file, const Layout& layout, const StatementOptions& o, const PriorLines& prior)
+      : file_(file), layout_(layout), o_(o), prior_(prior) {
+    plan_.summary.file_sha256_hex = HexEncode(file);
+    plan_.summary.donor = o.donor.empty() ? PublicDonorId(o.fund) : o.donor;
+    if (o.opening_balance) {
+      base_ = *o.opening_balance;
+      plan_.summary.opening = *o.opening_balance;
+    }
+  }
+
+  Status Row(const StatementRow& row);
+  Result<StatementPlan> Finish(const StatementReader& reader);
+  void Error(const Status& s) {
+    if (++errors_ <= kImportErrorsMax) error_text_ += "\n  " + s.message();
+  }
+
+ private:
+  Result<EventDraft> Draft(const StatementRow& row, const Hash& digest) const;
+  void Flush();                      // pending rows agreed (or nothing to check them against): keep them
+  void Quarantine(const Gap& gap);   // pending rows disagreed
+
+  Hash file_;
+  const Layout& layout_;
+  const StatementOptions& o_;
+  const PriorLines& prior_;
+  StatementPlan plan_;
+  std::optional<Amount> base_;  // expected balance = *base_ + running_
+  Amount running_ = 0;          // credits - debits since the start
+  std::vector<Pending> pending_;
+  std::unordered_map<std::string, uint32_t> occurrences_;  // digests also in prior_: how often seen so far
+  uint64_t first_new_row_ = 0;
+  uint64_t errors_ = 0;
+  std::string error_text_;
+};
+
+Result<EventDraft> Planner::Draft(const StatementRow& row, const Hash& digest) const {
+  const std::string key = "stmt:" + plan_.summary.file_sha256_hex + ":" + std::to_string(row.row);
+  const std::string where = "row " + std::to_string(row.row) + (row.page.empty() ? "" : " (page " + row.page + ")");
+  const std::string& ref = row.ref.empty() ? row.doc : row.ref;
+  capnp::MallocMessageBuilder msg;
+  auto payload = msg.initRoot<schema::Entry>().getPayload();
+  if (row.credit > 0) {
+    auto d = payload.initDonationReceived();
+    d.setFund(T(o_.fund));
+    d.setDonor(T(plan_.summary.donor));
+    if (!o_.campaign.empty()) {
+      d.setRestriction(schema::Restriction::PROGRAMME);
+      d.setRestrictedTo(T(o_.campaign));
+    }
+    d.setValueDate(T(row.date));
+    d.setEvidenceSha256(D(file_));
+    auto cash = d.initCash();
+    cash.setChannel(schema::Channel::BANK);
+    if (!ref.empty()) cash.setBankRef(T(ref));
+    cash.setAmount(row.credit);
+    if (!row.details.empty()) d.setDetails(T(row.details));
+    d.setLineSha256(D(digest));
+  } else {
+    auto e = payload.initExpense();
+    e.setFund(T(o_.fund));
+    e.setCategory(IsBankFee(row.details) ? schema::ExpenseCategory::BANK_FEE : schema::ExpenseCategory::TRANSFER_OUT);
+    if (!o_.campaign.empty()) {
+      e.setPaidFrom(schema::Restriction::PROGRAMME);
+      e.setProgramme(T(o_.campaign));
+    }
+    e.setAmount(row.debit);
+    e.setDescription(T(row.details.empty() ? "Statement debit without details, row " + std::to_string(row.row) : row.details));
+    e.setValueDate(T(row.date));
+    if (!ref.empty()) e.setBankRef(T(ref));
+    e.setEvidenceSha256(D(file_));
+    e.setLineSha256(D(digest));
+  }
+  return Checked(key, Canonical(msg), row.row, where);
+}
+
+Status Planner::Row(const StatementRow& row) {
+  StatementSummary& s = plan_.summary;
+  ++s.rows;
+  row.credit > 0 ? ++s.credits : ++s.debits;
+  MB_ASSIGN_OR_RETURN(s.credit_sum, CheckedAdd(s.credit_sum, row.credit));
+  MB_ASSIGN_OR_RETURN(s.debit_sum, CheckedAdd(s.debit_sum, row.debit));
+  MB_ASSIGN_OR_RETURN(running_, CheckedAdd(running_, row.credit));
+  MB_ASSIGN_OR_RETURN(running_, CheckedSub(running_, row.debit));
+
+  // Overlap: the leading rows already in the ledger (from another statement) are skipped.
+  Pending p{row, LineDigest(row), std::nullopt};
+  const std::string digest(AsView(p.digest));
+  bool known = false;
+  uint64_t known_seq = 0;
+  if (auto it = prior_.by_digest.find(digest); it != prior_.by_digest.end()) {
+    uint32_t occurrence = ++occurrences_[digest];
+    known = occurrence <= it->second.size();
+    if (known) known_seq = it->second[occurrence - 1];
+  }
+  if (known && first_new_row_ == 0) {
+    ++s.overlap_rows;
+  } else if (known) {
+    Error(Status::InvalidArgument("row " + std::to_string(row.row) + ": this line is already entry " +
+                                  std::to_string(known_seq) + " (from an earlier statement) but follows new row " +
+                                  std::to_string(first_new_row_) +
+                                  ": an overlapping statement may repeat earlier lines only at its start"));
+  } else {
+    if (first_new_row_ == 0) first_new_row_ = row.row;
+    auto d = Draft(row, p.digest);
+    if (!d.ok()) {
+      Error(d.status());
+    } else {
+      p.draft = std::move(*d);
+    }
+  }
+  pending_.push_back(std::move(p));
+
+  // Reconciliation: every printed balance against opening + credits - debits.
+  if (!row.balance) {
+    if (layout_.balance.present()) return Status::Ok();  // checked with the next printed balance
+    Flush();
+    return Status::Ok();
+  }
+  ++s.balances_printed;
+  if (!base_) {  // the opening balance follows from the first printed one
+    MB_ASSIGN_OR_RETURN(base_, CheckedSub(*row.balance, running_));
+    s.opening = *base_;
+    s.opening_derived = true;
+  }
+  MB_ASSIGN_OR_RETURN(Amount expected, CheckedAdd(*base_, running_));
+  if (expected == *row.balance) {
+    ++s.balances_agreed;
+    Flush();
+    return Status::Ok();
+  }
+  Gap gap{row.row, row.page, expected, *row.balance, pending_.front().row.row};
+  plan_.gaps.push_back(gap);
+  Quarantine(gap);
+  MB_ASSIGN_OR_RETURN(base_, CheckedSub(*row.balance, running_));  // re-sync to the printed balance
+  return Status::Ok();
+}
+
+void Planner::Flush() {
+  for (auto& p : pending_) {
+    if (p.draft) plan_.events.push_back(std::move(*p.draft));
+  }
+  pending_.clear();
+}
+
+void Planner::Quarantine(const Gap& gap) {
+  for (auto& p : pending_) {
+    if (!p.draft) continue;  // an overlap row: already in the ledger
+    if (o_.quarantine) plan_.quarantined.push_back({std::move(p.row), HexEncode(p.digest), gap});
+  }
+  pending_.clear();
+}
+
+Result<StatementPlan> Planner::Finish(const StatementReader& reader) {
+  Flush();  // rows after the last printed balance: nothing to check them against
+  StatementSummary& s = plan_.summary;
+  s.summary_row = reader.summary_seen();
+  s.quarantined = plan_.quarantined.size();
+  if (base_) {
+    auto closing = CheckedAdd(*base_, running_);
+    if (!closing.ok()) return closing.status();
+    s.closing = *closing;
+  }
+  if (errors_ > 0) {
+    if (errors_ > kImportErrorsMax) error_text_ += "\n  ... and " + std::to_string(errors_ - kImportErrorsMax) + " more";
+    return Status::InvalidArgument(std::to_string(errors_) + " bad row(s), nothing imported:" + error_text_);
+  }
+  if (!plan_.gaps.empty() && !o_.quarantine) {
+    std::string text;
+    for (size_t i = 0; i < plan_.gaps.size() && i < kImportErrorsMax; ++i) {
+      const Gap& g = plan_.gaps[i];
+      text += "\n  row " + std::to_string(g.row) + (g.page.empty() ? "" : " (page " + g.page + ")") + ": printed balance " +
+              std::to_string(g.printed) + ", expected " + std::to_string(g.expected) + " (gap " +
+              std::to_string(g.printed - g.expected) + "); rows " + std::to_string(g.since_row) + ".." +
+              std::to_string(g.row) + " since the last agreeing balance";
+    }
+    if (plan_.gaps.size() > kImportErrorsMax) text += "\n  ... and " + std::to_string(plan_.gaps.size() - kImportErrorsMax) + " more";
+    return Status::InvalidArgument(std::to_string(plan_.gaps.size()) +
+                                   " printed balance(s) disagree with opening + credits - debits, nothing imported "
+                                   "(--quarantine REPORT imports the rows that reconcile and lists the others):" + text);
+  }
+  if (!prior_.donor_exists && o_.donor.empty() && !plan_.events.empty()) {
+    capnp::MallocMessageBuilder msg;
+    auto d = msg.initRoot<schema::Entry>().getPayload().initDonorRegistered();
+    d.setDonor(T(s.donor));
+    d.setDisplayName(kPublicDonorName);
+    d.setKind(schema::DonorKind::INDIVIDUAL);
+    MB_ASSIGN_OR_RETURN(EventDraft reg, Checked("stmt-donor:" + s.donor, Canonical(msg), 0, "public donor " + s.donor));
+    plan_.events.insert(plan_.events.begin(), std::move(reg));
+    s.donor_registered = true;
+  }
+  return std::move(plan_);
+}
+
+}  // namespace
+
+std::string PublicDonorId(const std::string& fund) { return "D-PUBLIC-" + fund; }
+
+bool IsBankFee(std::string_view details) {
+  std::string s(details);
+  for (char& c : s) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  for (size_t p = 0; (p = s.find("\xC3\x8D", p)) != std::string::npos;) s.replace(p, 2, "\xC3\xAD");  // Í -> í
+  static const char* kLeading[] = {"phí", "phi", "thu phí", "thu phi", "fee", "charge", "vat phí", "vat phi"};
+  for (const char* w : kLeading) {
+    if (StartsWithWord(s, w)) return true;
+  }
+  static const char* kPhrases[] = {"phí dịch vụ", "phi dich vu", "phí chuyển tiền", "phi chuyen tien", "phí quản lý",
+                                   "phi quan ly", "phí sms", "phi sms", "phí thường niên", "phi thuong nien",
+                                   "service fee", "transfer fee", "sms fee", "bank fee", "bank charge"};
+  for (const char* w : kPhrases) {
+    if (s.find(w) != std::string::npos) return true;
+  }
+  return false;
+}
+
+Result<StatementPlan> PlanStatement(const std::string& csv_path, const Hash& file_sha256, const Layout& layout,
+                                    const StatementOptions& options, const PriorLines& prior,
+                                    const std::function<void(uint64_t, uint64_t)>& progress) {
+  MB_ASSIGN_OR_RETURN(auto reader, StatementReader::Open(csv_path, layout));
+  Planner planner(file_sha256, layout, options, prior);
+  StatementRow row;
+  Status row_error;
+  uint64_t n = 0;
+  while (true) {
+    MB_ASSIGN_OR_RETURN(bool more, reader->Next(&row, &row_error));
+    if (!more) break;
+    if (!row_error.ok()) {
+      planner.Error(row_error);
+      if (row.row > kStatementRowsMax) break;
+      continue;
+    }
+    Status s = planner.Row(row);
+    if (!s.ok()) planner.Error(s.WithContext("row " + std::to_string(row.row)));
+    if (progress && (++n & 1023) == 0) progress(reader->csv().bytes_read(), reader->csv().file_bytes());
+  }
+  if (progress) progress(reader->csv().file_bytes(), reader->csv().file_bytes());
+  return planner.Finish(*reader);
+}
+
+namespace {
+
+std::string CsvCell(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+Status WriteQuarantineReport(const std::string& path, const StatementPlan& plan) {
+  const bool as_json = path.size() >= 5 && path.substr(path.size() - 5) == ".json";
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return Status::IOError("cannot create quarantine report '" + path + "'");
+  auto balance = [](const std::optional<Amount>& b) { return b ? std::to_string(*b) : std::string(); };
+  if (as_json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& q : plan.quarantined) {
+      rows.push_back({{"row", q.row.row}, {"page", q.row.page}, {"date", q.row.date}, {"time", q.row.time},
+                      {"doc", q.row.doc}, {"ref", q.row.ref}, {"debit", q.row.debit}, {"credit", q.row.credit},
+                      {"printed_balance", q.row.balance ? nlohmann::json(*q.row.balance) : nlohmann::json()},
+                      {"details", q.row.details}, {"line_sha256", q.line_sha256_hex},
+                      {"gap_row", q.gap.row}, {"expected_balance", q.gap.expected},
+                      {"gap_printed_balance", q.gap.printed}, {"gap", q.gap.printed - q.gap.expected}});
+    }
+    out << nlohmann::json{{"file_sha256", plan.summary.file_sha256_hex}, {"quarantined", rows}}.dump(
+               2, ' ', false, nlohmann::json::error_handler_t::replace)
+        << "\n";
+  } else {
+    out << "row,page,date,time,doc,ref,debit,credit,printed_balance,details,line_sha256,gap_row,expected_balance,"
+           "gap_printed_balance,gap,file_sha256\r\n";
+    for (const auto& q : plan.quarantined) {
+      out << q.row.row << "," << CsvCell(q.row.page) << "," << q.row.date << "," << q.row.time << "," << CsvCell(q.row.doc)
+          << "," << CsvCell(q.row.ref) << "," << q.row.debit << "," << q.row.credit << "," << balance(q.row.balance) << ","
+          << CsvCell(q.row.details) << "," << q.line_sha256_hex << "," << q.gap.row << "," << q.gap.expected << ","
+          << q.gap.printed << "," << q.gap.printed - q.gap.expected << "," << plan.summary.file_sha256_hex << "\r\n";
+    }
+  }
+  out.flush();
+  if (!out) return Status::IOError("writing quarantine report '" + path + "'");
+  return Status::Ok();
+}
+
+Status ToRowStatus(const Status& s) {
+  const std::string& m = s.message();
+  if (s.ok() || m.rfind("line ", 0) != 0) return s;
+  std::string text = "row " + m.substr(5);
+  switch (s.code()) {
+    case Status::Code::kInvalidArgument: return Status::InvalidArgument(text);
+    case Status::Code::kNotFound: return Status::NotFound(text);
+    default: return s;
+  }
+}
+
+}  // namespace minhbach::import
