@@ -56,6 +56,8 @@ struct Command {
 
 // Read-side commands: balance, child, sponsorships, donor, programme, statement, find-ref, rebuild.
 void RegisterQueryCommands(CLI::App& app, const Globals& g, std::vector<Command>& out);
+// The HTTP API and portal (`serve`) and administrators' tokens (`token add|list|revoke`).
+void RegisterServeCommands(CLI::App& app, const Globals& g, std::vector<Command>& out);
 // Importers: import statement (bank statements), import payments (payment lists). See docs/import.md.
 void RegisterImportCommands(CLI::App& app, const Globals& g, std::vector<Command>& out);
 // The inspector's kit: export, prove child (under `prove`), witness init|cosign, cosignature add.

@@ -96,7 +96,10 @@ std::optional<std::pair<uint64_t, uint32_t>> ParseTilePath(const std::string& pa
     }
     if (el.size() != 3 || el.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
     if (++elements > 7) return std::nullopt;  // beyond 2^64
-    n = n * 1000 + static_cast<uint64_t>(std::stoul(el));
+    const uint64_t v = std::stoul(el);
+    if (elements == 1 && !last && v == 0) return std::nullopt;  // "x000/..." is not the canonical encoding
+    if (n > (UINT64_MAX - v) / 1000) return std::nullopt;
+    n = n * 1000 + v;
     if (last) break;
     pos = slash + 1;
   }
