@@ -3,6 +3,7 @@
 // See docs/import.md.
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <optional>
@@ -148,6 +149,10 @@ int ImportStatement(const Globals& g, const StatementArgs& a) {
   o.opening_balance = a.opening;
   o.quarantine = !a.quarantine.empty();
   const std::string hex = HexEncode(*digest);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto since = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+  };
   Result<imp::PriorLines> prior = Status::Internal("not scanned");
   {
     cli::Progress progress("scan ledger", !g.json);
@@ -155,6 +160,8 @@ int ImportStatement(const Globals& g, const StatementArgs& a) {
                                 [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
   }
   if (!prior.ok()) return Fail(g, prior.status());
+  const double scan_s = since(t0);
+  const auto t1 = std::chrono::steady_clock::now();
   Result<imp::StatementPlan> plan = Status::Internal("not planned");
   {
     cli::Progress progress("read statement (bytes)", !g.json);
@@ -162,8 +169,10 @@ int ImportStatement(const Globals& g, const StatementArgs& a) {
                               [&](uint64_t done, uint64_t total) { progress.Update(done, total); });
   }
   if (!plan.ok()) return Fail(g, plan.status());
+  const double plan_s = since(t1);
   g.log->info("statement {}: {} rows, {} events, {} overlap, {} quarantined", a.file, plan->summary.rows,
               plan->events.size(), plan->summary.overlap_rows, plan->summary.quarantined);
+  const auto t2 = std::chrono::steady_clock::now();
 
   std::optional<AppendResult> appended;
   if (a.dry_run) {
@@ -180,6 +189,8 @@ int ImportStatement(const Globals& g, const StatementArgs& a) {
   } else {
     appended = AppendResult{(*l)->size(), 0, (*l)->size(), {}};
   }
+  g.log->info("time: scan of the log {:.3f} s, read and plan {:.3f} s, {} {:.3f} s", scan_s, plan_s,
+              a.dry_run ? "invariant check" : "append", since(t2));
   if (!a.quarantine.empty()) {
     Status s = imp::WriteQuarantineReport(a.quarantine, *plan);
     if (!s.ok()) return Fail(g, s.WithContext(appended && appended->appended ? "the rows were appended, but" : "report"));

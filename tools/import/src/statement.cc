@@ -9,6 +9,10 @@
 namespace minhbach::import {
 namespace {
 
+// A draft is ~60 words (more with long details, which then take a second segment): the default first segment of
+// 1024 words would be allocated and zeroed for every row.
+constexpr unsigned kDraftFirstSegmentWords = 128;
+
 capnp::Text::Reader T(const std::string& s) { return capnp::Text::Reader(s.data(), s.size()); }
 capnp::Data::Reader D(const Hash& h) { return capnp::Data::Reader(h.data(), h.size()); }
 
@@ -47,7 +51,7 @@ class Planner {
     }
   }
 
-  Status Row(const StatementRow& row);
+  Status Row(StatementRow&& row);
   Result<StatementPlan> Finish(const StatementReader& reader);
   void Error(const Status& s) {
     if (++errors_ <= kImportErrorsMax) error_text_ += "\n  " + s.message();
@@ -76,7 +80,7 @@ Result<EventDraft> Planner::Draft(const StatementRow& row, const Hash& digest) c
   const std::string key = "stmt:" + plan_.summary.file_sha256_hex + ":" + std::to_string(row.row);
   const std::string where = "row " + std::to_string(row.row) + (row.page.empty() ? "" : " (page " + row.page + ")");
   const std::string& ref = row.ref.empty() ? row.doc : row.ref;
-  capnp::MallocMessageBuilder msg;
+  capnp::MallocMessageBuilder msg(kDraftFirstSegmentWords);
   auto payload = msg.initRoot<schema::Entry>().getPayload();
   if (row.credit > 0) {
     auto d = payload.initDonationReceived();
@@ -112,7 +116,7 @@ Result<EventDraft> Planner::Draft(const StatementRow& row, const Hash& digest) c
   return Checked(key, Canonical(msg), row.row, where);
 }
 
-Status Planner::Row(const StatementRow& row) {
+Status Planner::Row(StatementRow&& row) {
   StatementSummary& s = plan_.summary;
   ++s.rows;
   row.credit > 0 ? ++s.credits : ++s.debits;
@@ -120,10 +124,15 @@ Status Planner::Row(const StatementRow& row) {
   MB_ASSIGN_OR_RETURN(s.debit_sum, CheckedAdd(s.debit_sum, row.debit));
   MB_ASSIGN_OR_RETURN(running_, CheckedAdd(running_, row.credit));
   MB_ASSIGN_OR_RETURN(running_, CheckedSub(running_, row.debit));
+  const uint64_t number = row.row;
+  const std::optional<Amount> printed = row.balance;
+  const std::string page = row.page;
 
   // Overlap: the leading rows already in the ledger (from another statement) are skipped.
-  Pending p{row, LineDigest(row), std::nullopt};
-  const std::string digest(AsView(p.digest));
+  const Hash line = LineDigest(row);
+  pending_.push_back({std::move(row), line, std::nullopt});
+  Pending& p = pending_.back();
+  const std::string digest(AsView(line));
   bool known = false;
   uint64_t known_seq = 0;
   if (auto it = prior_.by_digest.find(digest); it != prior_.by_digest.end()) {
@@ -134,43 +143,41 @@ Status Planner::Row(const StatementRow& row) {
   if (known && first_new_row_ == 0) {
     ++s.overlap_rows;
   } else if (known) {
-    Error(Status::InvalidArgument("row " + std::to_string(row.row) + ": this line is already entry " +
+    Error(Status::InvalidArgument("row " + std::to_string(number) + ": this line is already entry " +
                                   std::to_string(known_seq) + " (from an earlier statement) but follows new row " +
                                   std::to_string(first_new_row_) +
                                   ": an overlapping statement may repeat earlier lines only at its start"));
   } else {
-    if (first_new_row_ == 0) first_new_row_ = row.row;
-    auto d = Draft(row, p.digest);
+    if (first_new_row_ == 0) first_new_row_ = number;
+    auto d = Draft(p.row, line);
     if (!d.ok()) {
       Error(d.status());
     } else {
       p.draft = std::move(*d);
     }
   }
-  pending_.push_back(std::move(p));
 
   // Reconciliation: every printed balance against opening + credits - debits.
-  if (!row.balance) {
-    if (layout_.balance.present()) return Status::Ok();  // checked with the next printed balance
-    Flush();
+  if (!printed) {
+    if (!layout_.balance.present()) Flush();  // else checked with the next printed balance
     return Status::Ok();
   }
   ++s.balances_printed;
   if (!base_) {  // the opening balance follows from the first printed one
-    MB_ASSIGN_OR_RETURN(base_, CheckedSub(*row.balance, running_));
+    MB_ASSIGN_OR_RETURN(base_, CheckedSub(*printed, running_));
     s.opening = *base_;
     s.opening_derived = true;
   }
   MB_ASSIGN_OR_RETURN(Amount expected, CheckedAdd(*base_, running_));
-  if (expected == *row.balance) {
+  if (expected == *printed) {
     ++s.balances_agreed;
     Flush();
     return Status::Ok();
   }
-  Gap gap{row.row, row.page, expected, *row.balance, pending_.front().row.row};
+  Gap gap{number, page, expected, *printed, pending_.front().row.row};
   plan_.gaps.push_back(gap);
   Quarantine(gap);
-  MB_ASSIGN_OR_RETURN(base_, CheckedSub(*row.balance, running_));  // re-sync to the printed balance
+  MB_ASSIGN_OR_RETURN(base_, CheckedSub(*printed, running_));  // re-sync to the printed balance
   return Status::Ok();
 }
 
@@ -269,8 +276,9 @@ Result<StatementPlan> PlanStatement(const std::string& csv_path, const Hash& fil
       if (row.row > kStatementRowsMax) break;
       continue;
     }
-    Status s = planner.Row(row);
-    if (!s.ok()) planner.Error(s.WithContext("row " + std::to_string(row.row)));
+    const uint64_t number = row.row;
+    Status s = planner.Row(std::move(row));
+    if (!s.ok()) planner.Error(s.WithContext("row " + std::to_string(number)));
     if (progress && (++n & 1023) == 0) progress(reader->csv().bytes_read(), reader->csv().file_bytes());
   }
   if (progress) progress(reader->csv().file_bytes(), reader->csv().file_bytes());
