@@ -126,6 +126,15 @@ Result<std::vector<std::string>> ReadModels::ProgrammeIds() const {
   return out;
 }
 
+Result<std::map<std::string, std::string>> ReadModels::Funds() const {
+  std::map<std::string, std::string> out;
+  MB_RETURN_IF_ERROR(kv_.Scan("fd/", "", [&](std::string_view key, std::string_view value) {
+    out.emplace(UnK(key.substr(3)), std::string(value));
+    return true;
+  }));
+  return out;
+}
+
 Result<ProgrammeReport> ReadModels::Programme(const std::string& programme) const {
   return Guard([&]() -> Result<ProgrammeReport> {
     ProgrammeReport r;

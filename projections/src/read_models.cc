@@ -102,7 +102,7 @@ json ToJson(const Statement& s) {
   json rows = json::array();
   for (const auto& r : s.rows) {
     rows.push_back({{"seq", r.seq}, {"date", r.date}, {"side", r.side}, {"amount", r.amount}, {"type", r.type},
-                    {"channel", r.channel}, {"bank_ref", r.bank_ref}, {"counterparty", r.counterparty},
+                    {"channel", r.channel}, {"bank_ref", r.bank_ref}, {"counterparty", r.counterparty}, {"fund", r.fund},
                     {"description", r.description}, {"reverses", r.reverses}});
   }
   return {{"fund", s.fund}, {"from", s.from}, {"to", s.to}, {"ref", s.ref}, {"opening", s.opening},

@@ -123,6 +123,9 @@ class StatementModel final : public Model {
     if (!m.bank_ref.empty() && m.side == "credit") {
       Put("rf/" + K(NormalizeRef(m.bank_ref)) + "/" + Seq20(seq), K(m.fund) + "/" + date);
     }
+    if (m.side == "credit" && reverses == 0 && m.amount > 0) {
+      Put("am/" + Seq20(static_cast<uint64_t>(m.amount)) + "/" + Seq20(seq), K(m.fund) + "/" + date);
+    }
     return Status::Ok();
   }
 };
@@ -160,6 +163,7 @@ StatementRow StatementRowFrom(std::string_view key, std::string_view value) {
   StatementRow r;
   r.seq = KeySeq(key);
   r.date = std::string(key.substr(key.size() - 31, 10));
+  r.fund = UnK(key.substr(3, key.size() - 3 - 32));
   r.side = j.at("side");
   r.amount = j.at("amount");
   r.type = j.at("type");
@@ -224,24 +228,37 @@ Result<Statement> ReadModels::FundStatement(const std::string& fund, const std::
   });
 }
 
+namespace {
+// The statement rows an index (rf/ or am/) points at: index keys end with the seq20, values are "<fund>/<date>".
+Result<std::vector<StatementRow>> IndexedRows(const Kv& kv, const std::string& prefix, const char* what) {
+  std::vector<std::pair<std::string, std::string>> hits;  // (statement key prefix, seq20)
+  MB_RETURN_IF_ERROR(kv.Scan(prefix, "", [&](std::string_view key, std::string_view value) {
+    hits.emplace_back(std::string(value), std::string(key.substr(key.size() - 20)));
+    return true;
+  }));
+  std::vector<StatementRow> out;
+  for (const auto& [where, seq] : hits) {
+    const std::string key = "st/" + where + "/" + seq;
+    MB_ASSIGN_OR_RETURN(std::string v, kv.Get(key));
+    if (v.empty()) return Status::Corruption(std::string(what) + " index names a missing statement row " + key);
+    out.push_back(StatementRowFrom(key, v));
+  }
+  return out;
+}
+}  // namespace
+
 Result<std::vector<StatementRow>> ReadModels::FindReference(const std::string& ref) const {
   return Guard([&]() -> Result<std::vector<StatementRow>> {
-    std::vector<StatementRow> out;
     const std::string norm = NormalizeRef(ref);
     if (norm.empty()) return Status::InvalidArgument("the bank reference to search for is empty");
-    std::vector<std::pair<std::string, std::string>> hits;  // (statement key prefix, seq20)
-    MB_RETURN_IF_ERROR(kv_.Scan("rf/" + K(norm) + "/", "", [&](std::string_view key, std::string_view value) {
-      hits.emplace_back(std::string(value), std::string(key.substr(key.size() - 20)));
-      return true;
-    }));
-    for (const auto& [where, seq] : hits) {
-      const std::string key = "st/" + where + "/" + seq;
-      MB_ASSIGN_OR_RETURN(std::string v, kv_.Get(key));
-      if (v.empty()) return Status::Corruption("reference index names a missing statement row " + key);
-      StatementRow r = StatementRowFrom(key, v);
-      out.push_back(std::move(r));
-    }
-    return out;
+    return IndexedRows(kv_, "rf/" + K(norm) + "/", "reference");
+  });
+}
+
+Result<std::vector<StatementRow>> ReadModels::FindAmount(Amount amount) const {
+  if (amount <= 0) return Status::InvalidArgument("the amount to search for must be positive");
+  return Guard([&]() -> Result<std::vector<StatementRow>> {
+    return IndexedRows(kv_, "am/" + Seq20(static_cast<uint64_t>(amount)) + "/", "amount");
   });
 }
 

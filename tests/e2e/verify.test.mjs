@@ -266,6 +266,28 @@ describe('child proof from `minhbach prove child`', { skip: haveBin ? false : 's
     assert.equal(r2.keyMatchesProof, false);
   });
 
+  test('a witness cosignature on the checkpoint verifies, and a tampered one does not', async (t) => {
+    const wkeyFile = process.env.MINHBACH_WITNESS_VKEY;
+    if (!wkeyFile) return t.skip('set MINHBACH_WITNESS_VKEY to a witness that cosigned the checkpoint (run.sh does)');
+    const wkey = fs.readFileSync(wkeyFile, 'utf8').trim();
+    const k = await v.parseVerifierKey(wkey);
+    const { time } = await v.verifyCosignature(proof.checkpoint, wkey);
+    assert.ok(time > 1600000000n);
+    const lines = v.witnessLines(proof.checkpoint, vkey.split('+')[0]);
+    assert.ok(lines.some((l) => l.name === k.name && l.keyIdHex === k.keyIdHex && l.time === time));
+    // The log's own signature ignores the witness line, and the witness key is not a log key.
+    assert.equal((await v.verifyChildProof(proof, vkey)).ok, true);
+    await assert.rejects(v.verifyCheckpoint(proof.checkpoint, wkey), /not an Ed25519 signed-note key/);
+    const bad = proof.checkpoint.split('\n').map((line) => {
+      if (!line.startsWith(`\u2014 ${k.name} `)) return line;
+      const parts = line.split(' ');
+      parts[2] = flipB64(parts[2], 20, 4);
+      return parts.join(' ');
+    }).join('\n');
+    await assert.rejects(v.verifyCosignature(bad, wkey), /does not verify/);
+    await assert.rejects(v.verifyCosignature(proof.checkpoint.replace(/\n\d+\n/, '\n1\n'), wkey), /does not verify/);
+  });
+
   test('an unknown format is refused', async () => {
     const r = await v.verifyChildProof({ ...proof, format: 'something-else' }, vkey);
     assert.equal(r.ok, false);

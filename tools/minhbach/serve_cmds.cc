@@ -40,6 +40,9 @@ Status ParseListen(const std::string& listen, serve::ServeOptions* o) {
 int Serve(const Globals& g, const std::string& listen, serve::ServeOptions o) {
   if (Status s = ParseListen(listen, &o); !s.ok()) return Fail(g, s);
   if (o.threads < 1 || o.threads > 256) return Fail(g, Status::InvalidArgument("--threads: expected 1..256"));
+  auto ctx = Context(g);  // --tz / $TZ: the time zone appends through the server are recorded in
+  if (!ctx.ok()) return Fail(g, ctx.status());
+  o.context = *ctx;
   // SIGINT and SIGTERM are blocked before any thread exists (RocksDB's included), and taken by one thread below.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);

@@ -139,9 +139,75 @@ std::optional<uint64_t> U64(const std::string& s) {
   return std::stoull(s);
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
+// Folds text for searching: lower case and without Vietnamese diacritics ("NGUYỄN Văn Đức" -> "nguyen van duc"),
+// so a search matches however the bank or the donor typed the name. Other characters pass through unchanged.
+std::string Fold(std::string_view s) {
+  // Each group: the base letter, then every precomposed Vietnamese letter that folds to it (both cases).
+  static const std::vector<std::pair<char, std::u32string>> kGroups = {
+      {'a', U"àáảãạăằắẳẵặâầấẩẫậÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬ"}, {'e', U"èéẻẽẹêềếểễệÈÉẺẼẸÊỀẾỂỄỆ"},
+      {'i', U"ìíỉĩịÌÍỈĨỊ"}, {'o', U"òóỏõọôồốổỗộơờớởỡợÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢ"},
+      {'u', U"ùúủũụưừứửữựÙÚỦŨỤƯỪỨỬỮỰ"}, {'y', U"ỳýỷỹỵỲÝỶỸỴ"}, {'d', U"đĐ"}};
+  std::string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out += static_cast<char>(std::tolower(c));
+      ++i;
+      continue;
+    }
+    // Decode one UTF-8 sequence (the text was checked as UTF-8 when it entered the log; be lenient anyway).
+    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (i + len > s.size()) len = 1;
+    char32_t cp = len == 1 ? c : len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+    for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    char base = 0;
+    for (const auto& [letter, forms] : kGroups) {
+      if (forms.find(cp) != std::u32string::npos) {
+        base = letter;
+        break;
+      }
+    }
+    if (base) out += base;
+    else out.append(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+// "300000000", "300.000.000", "300,000,000", "300 000 000" -> 300000000; nullopt for anything else (a group after
+// a separator must have exactly three digits, and one kind of separator is used throughout).
+std::optional<Amount> ParseSearchAmount(const std::string& q) {
+  if (q.empty() || !std::isdigit(static_cast<unsigned char>(q[0]))) return std::nullopt;
+  char sep = 0;
+  std::string digits;
+  size_t group = 0;
+  bool grouped = false;
+  for (char c : q) {
+    if (std::isdigit(static_cast<unsigned char>(c))) {
+      digits += c;
+      ++group;
+      continue;
+    }
+    if (c != '.' && c != ',' && c != ' ') return std::nullopt;
+    if (sep && c != sep) return std::nullopt;
+    if ((grouped && group != 3) || (!grouped && (group < 1 || group > 3))) return std::nullopt;
+    sep = c;
+    grouped = true;
+    group = 0;
+  }
+  if (grouped && group != 3) return std::nullopt;
+  if (digits.size() > 18) return std::nullopt;
+  Amount a = std::stoll(digits);
+  if (a <= 0) return std::nullopt;
+  return a;
+}
+
+std::string Num(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
 }
 
 }  // namespace
@@ -220,11 +286,51 @@ class Server::Impl {
     Error(res, 500, "internal", s.message());
   }
 
+  // Readers share the lock; a waiting writer goes first (the turnstile stops new readers meanwhile), so a steady
+  // stream of reads cannot starve an append.
+  std::shared_lock<std::shared_mutex> ReadLock() {
+    std::unique_lock t(turnstile_);
+    return std::shared_lock<std::shared_mutex>(mu_);
+  }
+  std::unique_lock<std::shared_mutex> WriteLock() {
+    std::unique_lock t(turnstile_);
+    return std::unique_lock<std::shared_mutex>(mu_);
+  }
+
   template <typename F>
   void Read(httplib::Response& res, F&& fn) {
-    std::shared_lock lk(mu_);
+    auto lk = ReadLock();
     Status s = fn();
     if (!s.ok()) Fail(res, s);
+  }
+
+  // The same as Read for answers that scan (dashboards, text searches): kept per request target until the log
+  // grows, so repeated requests between appends cost a lookup.
+  template <typename F>
+  void CachedRead(const httplib::Request& req, httplib::Response& res, F&& fn) {
+    std::string key = req.path;
+    for (const auto& [k, v] : req.params) key += "\x1f" + k + "=" + v;
+    auto lk = ReadLock();
+    const uint64_t pos = projections_.position();
+    {
+      std::lock_guard c(cache_mu_);
+      if (cache_pos_ != pos) {
+        cache_.clear();
+        cache_pos_ = pos;
+      }
+      if (auto it = cache_.find(key); it != cache_.end()) {
+        res.status = 200;
+        res.set_content(it->second, "application/json");
+        return;
+      }
+    }
+    Status s = fn();
+    if (!s.ok()) return Fail(res, s);
+    std::lock_guard c(cache_mu_);
+    if (cache_pos_ == pos && res.status == 200) {
+      if (cache_.size() >= 1024) cache_.clear();
+      cache_[key] = res.body;
+    }
   }
 
   // ---- routes ----
@@ -235,23 +341,23 @@ class Server::Impl {
     svr_.set_read_timeout(10, 0);
     svr_.set_write_timeout(10, 0);
     svr_.set_keep_alive_max_count(1000);
+    svr_.set_tcp_nodelay(true);  // small JSON answers on kept-alive connections would otherwise wait ~40 ms (Nagle)
 
     svr_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       SecurityHeaders(res);
-      if (req.method == "POST") return httplib::Server::HandlerResponse::Unhandled;  // limited per token
-      double wait = 0;
+      double wait = 0;  // every request counts against its address (appends are limited per token as well)
       if (!read_limit_.Allow(req.remote_addr, &wait)) {
         res.set_header("Retry-After", std::to_string(static_cast<int>(wait) + 1));
         Error(res, 429, "rate_limited",
-              "too many requests from " + req.remote_addr + ": the limit is " + std::to_string(opt_.read_rate) +
-                  " per second (burst " + std::to_string(opt_.read_burst) + ")");
+              "too many requests from " + req.remote_addr + ": the limit is " + Num(opt_.read_rate) +
+                  " per second (burst " + Num(opt_.read_burst) + ")");
         return httplib::Server::HandlerResponse::Handled;
       }
       return httplib::Server::HandlerResponse::Unhandled;
     });
     svr_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
       if (!res.body.empty()) return;  // a handler's own JSON error
-      SecurityHeaders(res);
+      if (!res.has_header("Content-Security-Policy")) SecurityHeaders(res);
       if (res.status == 413) {
         return Error(res, 413, "too_large",
                      "the request body is larger than " + std::to_string(opt_.max_body_bytes) + " bytes");
@@ -291,7 +397,7 @@ class Server::Impl {
     svr_.Get("/api/v1/funds", [this](const httplib::Request&, httplib::Response& res) { Funds(res); });
     svr_.Get("/api/v1/balances", [this](const httplib::Request& req, httplib::Response& res) { Balances(req, res); });
     svr_.Get(R"(/api/v1/funds/([^/]+)/dashboard)",
-             [this](const httplib::Request& req, httplib::Response& res) { Dashboard(req.matches[1], res); });
+             [this](const httplib::Request& req, httplib::Response& res) { Dashboard(req, req.matches[1], res); });
     svr_.Get("/api/v1/programmes", [this](const httplib::Request&, httplib::Response& res) { Programmes("", res); });
     svr_.Get(R"(/api/v1/programmes/([^/]+))",
              [this](const httplib::Request& req, httplib::Response& res) { Programmes(req.matches[1], res); });
@@ -308,7 +414,12 @@ class Server::Impl {
     svr_.Get("/api/v1/search", [this](const httplib::Request& req, httplib::Response& res) { Search(req, res); });
 
     // the write API
-    svr_.Post("/api/v1/append", [this](const httplib::Request& req, httplib::Response& res) { Append(req, res); });
+    // With a content reader the body is read here, under our own limit and whatever its content type (the
+    // library's own reader caps form-encoded bodies, curl's default, at 8 KiB).
+    svr_.Post("/api/v1/append",
+              [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+                Append(req, reader, res);
+              });
 
     // the portal
     svr_.Get("/", [this](const httplib::Request&, httplib::Response& res) { Asset("index.html", res); });
@@ -321,7 +432,7 @@ class Server::Impl {
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("Referrer-Policy", "no-referrer");
     res.set_header("Content-Security-Policy",
-                   "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+                   "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                    "connect-src 'self'; frame-ancestors 'none'");
   }
 
@@ -500,17 +611,22 @@ class Server::Impl {
 
   const ReadModels& M() const { return projections_.models(); }
 
-  Result<std::vector<std::string>> FundIds() const {
-    MB_ASSIGN_OR_RETURN(auto rows, M().Balances(""));
-    std::set<std::string> funds;
-    for (const auto& r : rows) funds.insert(r.fund);
-    return std::vector<std::string>(funds.begin(), funds.end());
+  // NotFound unless `fund` was opened (a fund that has not moved money yet has no balance rows, but exists).
+  Status FundExists(const std::string& fund) const {
+    MB_ASSIGN_OR_RETURN(auto funds, M().Funds());
+    if (!funds.count(fund)) return Status::NotFound("fund '" + fund + "' is not opened in this ledger");
+    return Status::Ok();
   }
 
   void Funds(httplib::Response& res) {
     Read(res, [&]() -> Status {
-      MB_ASSIGN_OR_RETURN(auto funds, FundIds());
-      Reply(res, 200, json{{"funds", funds}});
+      MB_ASSIGN_OR_RETURN(auto funds, M().Funds());
+      json ids = json::array(), names = json::object();
+      for (const auto& [id, name] : funds) {
+        ids.push_back(id);
+        names[id] = name;
+      }
+      Reply(res, 200, json{{"funds", ids}, {"names", names}});
       return Status::Ok();
     });
   }
@@ -518,8 +634,10 @@ class Server::Impl {
   void Balances(const httplib::Request& req, httplib::Response& res) {
     Read(res, [&]() -> Status {
       const std::string fund = req.get_param_value("fund");
+      if (!fund.empty()) {
+        MB_RETURN_IF_ERROR(FundExists(fund));
+      }
       MB_ASSIGN_OR_RETURN(auto rows, M().Balances(fund));
-      if (!fund.empty() && rows.empty()) return Status::NotFound("no fund '" + fund + "'");
       json a = json::array();
       for (const auto& r : rows) a.push_back(ToJson(r));
       Reply(res, 200, json{{"ok", true}, {"entries", projections_.position()}, {"balances", a}});
@@ -528,10 +646,10 @@ class Server::Impl {
   }
 
   // Balances, money in and out by month (from the fund's statement) and the share that reached children.
-  void Dashboard(const std::string& fund, httplib::Response& res) {
-    Read(res, [&]() -> Status {
+  void Dashboard(const httplib::Request& req, const std::string& fund, httplib::Response& res) {
+    CachedRead(req, res, [&]() -> Status {
+      MB_RETURN_IF_ERROR(FundExists(fund));
       MB_ASSIGN_OR_RETURN(auto rows, M().Balances(fund));
-      if (rows.empty()) return Status::NotFound("no fund '" + fund + "'");
       MB_ASSIGN_OR_RETURN(Statement st, M().FundStatement(fund, "", "", ""));
       struct Month {
         Amount received = 0, disbursed = 0, expensed = 0, allocated_in = 0, allocated_out = 0;
@@ -628,7 +746,10 @@ class Server::Impl {
       MB_ASSIGN_OR_RETURN(auto rows, M().ChildHistory(child));
       json a = json::array();
       for (const auto& r : rows) a.push_back(ToJson(r));
-      json sp = json{{"rows", json::array()}};
+      // The same shape with or without sponsorships: a child with none has zero counts and no rows.
+      json sp = ToJson(ComplianceOf({}, ThisMonth()));
+      sp["ok"] = true;
+      sp["rows"] = json::array();
       auto s = SponsorshipsJson(child, "");
       if (s.ok()) sp = *s;
       else if (!s.status().IsNotFound()) return s.status();
@@ -667,8 +788,7 @@ class Server::Impl {
       if (fund.empty()) return Status::InvalidArgument("fund: required");
       MB_RETURN_IF_ERROR(CheckDateParam(req, "from"));
       MB_RETURN_IF_ERROR(CheckDateParam(req, "to"));
-      MB_ASSIGN_OR_RETURN(auto rows, M().Balances(fund));
-      if (rows.empty()) return Status::NotFound("no fund '" + fund + "'");
+      MB_RETURN_IF_ERROR(FundExists(fund));
       MB_ASSIGN_OR_RETURN(Statement st, M().FundStatement(fund, req.get_param_value("from"), req.get_param_value("to"),
                                                           req.get_param_value("ref")));
       json j = ToJson(st);
@@ -678,29 +798,15 @@ class Server::Impl {
     });
   }
 
-  // The fund an entry belongs to (statement rows found by reference do not carry it).
-  Result<std::string> FundOfEntry(uint64_t seq) const {
-    MB_ASSIGN_OR_RETURN(std::string bytes, ledger_.GetEntry(seq));
-    MB_ASSIGN_OR_RETURN(auto r, EntryReader::Open(bytes));
-    auto p = r.payload();
-    using P = schema::Entry::Payload;
-    switch (p.which()) {
-      case P::DONATION_RECEIVED: return std::string(p.getDonationReceived().getFund().cStr());
-      case P::DISBURSEMENT: return std::string(p.getDisbursement().getFund().cStr());
-      case P::EXPENSE: return std::string(p.getExpense().getFund().cStr());
-      case P::ALLOCATION: return std::string(p.getAllocation().getToFund().cStr());
-      default: return std::string();
-    }
-  }
-
   // One box: a bank reference, an amount ("300000000", "300.000.000", "300,000,000") or a donor's name. References
-  // are looked up in the reference index; amounts and names scan the credits of every fund's statement.
+  // and amounts are looked up in the read models' indexes; a text that is not a known reference scans the credits
+  // of every fund's statement (cached until the log grows).
   void Search(const httplib::Request& req, httplib::Response& res) {
     std::string q = req.get_param_value("q");
     while (!q.empty() && std::isspace(static_cast<unsigned char>(q.back()))) q.pop_back();
     while (!q.empty() && std::isspace(static_cast<unsigned char>(q.front()))) q.erase(q.begin());
     if (q.empty() || q.size() > 200) return Error(res, 400, "bad_request", "q: expected 1..200 characters");
-    Read(res, [&]() -> Status {
+    CachedRead(req, res, [&]() -> Status {
       MB_RETURN_IF_ERROR(CheckDateParam(req, "from"));
       MB_RETURN_IF_ERROR(CheckDateParam(req, "to"));
       const std::string only_fund = req.get_param_value("fund");
@@ -710,51 +816,47 @@ class Server::Impl {
         if (!l || *l == 0) return Status::InvalidArgument("limit: expected a positive number");
         limit = std::min<size_t>(limit, *l);
       }
-      std::optional<Amount> amount;
-      if (q.find_first_not_of("0123456789., ") == std::string::npos && std::isdigit(static_cast<unsigned char>(q[0]))) {
-        std::string digits;
-        for (char c : q) {
-          if (std::isdigit(static_cast<unsigned char>(c))) digits += c;
-        }
-        if (digits.size() <= 18) amount = static_cast<Amount>(std::stoll(digits));
+      if (!only_fund.empty()) {
+        MB_ASSIGN_OR_RETURN(auto funds, M().Funds());
+        if (!funds.count(only_fund)) return Status::NotFound("fund '" + only_fund + "' is not opened in this ledger");
       }
-      const std::string needle = Lower(q);
-      json rows = json::array();
+      const std::optional<Amount> amount = ParseSearchAmount(q);
+      const std::string needle = Fold(q);
       std::set<std::pair<uint64_t, std::string>> seen;
       bool truncated = false;
-      auto add = [&](const StatementRow& r, const std::string& fund) {
-        if (!seen.insert({r.seq, fund}).second) return;
-        if (rows.size() >= limit) {
+      const std::string from = req.get_param_value("from"), to = req.get_param_value("to");
+      Statement found;  // rendered with the statement's own row JSON
+      auto add = [&](const StatementRow& r) {
+        if (!only_fund.empty() && r.fund != only_fund) return;
+        if ((!from.empty() && r.date < from) || (!to.empty() && r.date > to)) return;
+        if (!seen.insert({r.seq, r.fund}).second) return;
+        if (found.rows.size() >= limit) {
           truncated = true;
           return;
         }
-        Statement one;
-        one.rows.push_back(r);
-        json j = ToJson(one)["rows"].at(0);
-        j["fund"] = fund;
-        rows.push_back(std::move(j));
+        found.rows.push_back(r);
       };
-      const std::string from = req.get_param_value("from"), to = req.get_param_value("to");
       MB_ASSIGN_OR_RETURN(auto by_ref, M().FindReference(q));
-      for (const auto& r : by_ref) {
-        MB_ASSIGN_OR_RETURN(std::string fund, FundOfEntry(r.seq));
-        if (!only_fund.empty() && fund != only_fund) continue;
-        if ((!from.empty() && r.date < from) || (!to.empty() && r.date > to)) continue;
-        add(r, fund);
-      }
-      MB_ASSIGN_OR_RETURN(auto funds, FundIds());
-      for (const auto& fund : funds) {
-        if (!only_fund.empty() && fund != only_fund) continue;
-        MB_ASSIGN_OR_RETURN(Statement st, M().FundStatement(fund, from, to, ""));
-        for (const auto& r : st.rows) {
-          if (r.side != "credit" || r.reverses != 0) continue;
-          bool hit = amount ? r.amount == *amount
-                            : Lower(r.counterparty).find(needle) != std::string::npos ||
-                                  Lower(r.description).find(needle) != std::string::npos ||
-                                  (!r.bank_ref.empty() && Lower(r.bank_ref).find(needle) != std::string::npos);
-          if (hit) add(r, fund);
+      for (const auto& r : by_ref) add(r);
+      if (amount) {
+        MB_ASSIGN_OR_RETURN(auto by_amount, M().FindAmount(*amount));
+        for (const auto& r : by_amount) add(r);
+      } else if (by_ref.empty()) {
+        MB_ASSIGN_OR_RETURN(auto funds, M().Funds());
+        for (const auto& [fund, name] : funds) {
+          if (!only_fund.empty() && fund != only_fund) continue;
+          MB_ASSIGN_OR_RETURN(Statement st, M().FundStatement(fund, from, to, ""));
+          for (const auto& r : st.rows) {
+            if (r.side != "credit" || r.reverses != 0) continue;
+            if (Fold(r.counterparty).find(needle) != std::string::npos ||
+                Fold(r.description).find(needle) != std::string::npos ||
+                (!r.bank_ref.empty() && Fold(r.bank_ref).find(needle) != std::string::npos)) {
+              add(r);
+            }
+          }
         }
       }
+      json rows = ToJson(found)["rows"];
       Reply(res, 200, json{{"ok", true}, {"q", q}, {"kind", amount ? "amount" : "text"}, {"rows", rows},
                            {"truncated", truncated}});
       return Status::Ok();
@@ -831,13 +933,13 @@ class Server::Impl {
     return bad;
   }
 
-  void Append(const httplib::Request& req, httplib::Response& res) {
+  void Append(const httplib::Request& req, const httplib::ContentReader& reader, httplib::Response& res) {
     const std::string auth = req.get_header_value("Authorization");
     if (auth.empty()) {
       res.set_header("WWW-Authenticate", "Bearer");
       return Error(res, 401, "unauthorized", "missing 'Authorization: Bearer <token>' header");
     }
-    if (!auth.starts_with("Bearer ")) {
+    if (auth.size() < 7 || Fold(auth.substr(0, 7)) != "bearer ") {
       res.set_header("WWW-Authenticate", "Bearer");
       return Error(res, 401, "unauthorized", "expected 'Authorization: Bearer <token>'");
     }
@@ -852,20 +954,42 @@ class Server::Impl {
     if (!write_limit_.Allow(who.name, &wait)) {
       res.set_header("Retry-After", std::to_string(static_cast<int>(wait) + 1));
       return Error(res, 429, "rate_limited",
-                   "too many appends by '" + who.name + "': the limit is " + std::to_string(opt_.write_rate) +
-                       " per second (burst " + std::to_string(opt_.write_burst) + ")");
+                   "too many appends by '" + who.name + "': the limit is " + Num(opt_.write_rate) +
+                       " per second (burst " + Num(opt_.write_burst) + ")");
     }
-    auto drafts = ParseJsonLines(req.body);
+    auto too_large_error = [&] {
+      res.set_header("Connection", "close");
+      Error(res, 413, "too_large", "the request body is larger than " + std::to_string(opt_.max_body_bytes) + " bytes");
+    };
+    if (req.has_header("Content-Length")) {
+      const auto declared = U64(req.get_header_value("Content-Length"));
+      if (!declared || *declared > opt_.max_body_bytes) return too_large_error();
+    }
+    std::string body;
+    bool too_large = false;
+    const bool read_ok = reader([&](const char* data, size_t n) {
+      if (body.size() + n > opt_.max_body_bytes) {
+        too_large = true;
+        return false;
+      }
+      body.append(data, n);
+      return true;
+    });
+    if (too_large) return too_large_error();
+    if (!read_ok) return Error(res, 400, "bad_request", "the request body could not be read (connection cut short?)");
+    if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
+      return Error(res, 400, "bad_batch", "the batch is empty: send JSON Lines, one event a line");
+    }
+    auto drafts = ParseJsonLines(body);
     if (!drafts.ok()) return Error(res, 400, "bad_batch", drafts.status().message());
-    if (drafts->empty()) return Error(res, 400, "bad_batch", "the batch is empty: send JSON Lines, one event a line");
     if (drafts->size() > opt_.max_batch_events) {
       return Error(res, 413, "too_large",
                    "the batch has " + std::to_string(drafts->size()) + " events; the limit is " +
                        std::to_string(opt_.max_batch_events) + " per request");
     }
-    AppendContext ctx;
+    AppendContext ctx = opt_.context;
     ctx.actor = "admin:" + who.name;
-    std::unique_lock lk(mu_);
+    auto lk = WriteLock();
     auto bad = OutOfScope(*drafts, who);
     if (!bad.ok()) return Fail(res, bad.status());
     if (!bad->empty()) {
@@ -926,6 +1050,10 @@ class Server::Impl {
   RateLimiter read_limit_, write_limit_;
   httplib::Server svr_;
   std::shared_mutex mu_;  // shared: reads; exclusive: an append with its catch-up and checkpoint
+  std::mutex turnstile_;  // taken on the way into mu_: a waiting writer holds it, so new readers queue behind it
+  std::mutex cache_mu_;
+  uint64_t cache_pos_ = UINT64_MAX;
+  std::unordered_map<std::string, std::string> cache_;  // request target -> JSON body, at log position cache_pos_
   std::atomic<bool> stopping_{false};
   int port_ = 0;
 };

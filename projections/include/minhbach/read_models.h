@@ -151,6 +151,7 @@ struct ProgrammeReport {
 // Statement ("sao kê"): a fund's cash credits and debits.
 struct StatementRow {
   uint64_t seq = 0;
+  std::string fund;
   std::string date;          // value date for donations, else the recording date (local)
   std::string side;          // credit | debit
   Amount amount = 0;
@@ -211,11 +212,15 @@ class ReadModels {
   Result<DonorTrace> Donor(const std::string& donor) const;
   Result<ProgrammeReport> Programme(const std::string& programme) const;
   Result<std::vector<std::string>> ProgrammeIds() const;
+  // Every opened fund: id -> name (also funds that have not moved money yet).
+  Result<std::map<std::string, std::string>> Funds() const;
   // Dates are YYYY-MM-DD, inclusive; "" = open-ended.
   Result<Statement> FundStatement(const std::string& fund, const std::string& from, const std::string& to,
                                   const std::string& ref) const;
   // Every credit whose bank reference equals `ref` (case and spaces ignored), across all funds and channels.
   Result<std::vector<StatementRow>> FindReference(const std::string& ref) const;
+  // Every credit of exactly `amount`, across all funds and channels, in amount-index order (by sequence number).
+  Result<std::vector<StatementRow>> FindAmount(Amount amount) const;
 
   // The published reports of an audit bundle: balances, every programme report, sponsorship compliance as of
   // `as_of`. minhbach-verify recomputes this and compares it with the bundle's copy.

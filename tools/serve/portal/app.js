@@ -124,7 +124,7 @@ function errorView(err) {
   if (err instanceof ApiError && err.status === 404) return notFound();
   const msg = err instanceof ApiError && err.status === 0 ? t('error.network') : (err && err.message) || String(err);
   return h('section', { class: 'notice error', role: 'alert' },
-    h('h1', null, t('error.title')),
+    h('h1', { tabindex: '-1' }, t('error.title')),
     h('p', null, msg),
     h('p', null, h('a', { href: '#/' }, t('back.home'))));
 }
@@ -236,12 +236,13 @@ function fundSection(d) {
   if (months.length === 0) {
     sec.appendChild(h('p', null, t('dash.chart.empty')));
   } else {
+    const axis = fillMonths(months, ['received', 'disbursed']);
     sec.appendChild(h('figure', { class: 'chart-figure' },
       barChart({
-        months: months.map((m) => m.month),
+        months: axis.map((m) => m.month),
         series: [
-          { label: t('chart.received'), cls: 'received', values: months.map((m) => m.received) },
-          { label: t('chart.disbursed'), cls: 'disbursed', values: months.map((m) => m.disbursed) },
+          { label: t('chart.received'), cls: 'received', values: axis.map((m) => m.received) },
+          { label: t('chart.disbursed'), cls: 'disbursed', values: axis.map((m) => m.disbursed) },
         ],
         title: t('chart.label', { fund: d.fund }),
         lang,
@@ -255,6 +256,21 @@ function fundSection(d) {
       })));
   }
   return sec;
+}
+
+/** POSIX seconds (BigInt or number) -> "2026-11-22 16:17 UTC". */
+function isoTime(secs) {
+  const d = new Date(Number(secs) * 1000);
+  return Number.isNaN(d.getTime()) ? String(secs) : `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** Every month from the first to the last given one (at most 10 years), so that the chart's time axis has no jumps. */
+function fillMonths(months, keys) {
+  if (months.length < 2) return months;
+  const all = monthsBetween(months[0].month, months[months.length - 1].month);
+  if (all.length > 120) return months;
+  const by = new Map(months.map((m) => [m.month, m]));
+  return all.map((m) => by.get(m) || Object.fromEntries([['month', m], ...keys.map((k) => [k, 0])]));
 }
 
 function kpi(label, value, key, help) {
@@ -321,17 +337,18 @@ async function checkpointSection(log) {
 
   sec.appendChild(h('h3', null, t('log.witnesses')));
   const lines = verify.witnessLines(log.checkpoint, key ? key.name : cp ? cp.origin : '');
-  const known = new Map((log.witnesses || []).map((w) => [`${w.name}+${w.key_id}`, w]));
-  if (lines.length === 0 && known.size === 0) {
+  if (lines.length === 0 && (log.witnesses || []).length === 0) {
     sec.appendChild(h('p', null, t('log.witnesses.none')));
   } else {
-    const items = lines.map((l) => h('li', { class: 'witness' }, h('code', null, `${l.name}+${l.keyIdHex}`),
-      ' ', h('code', { class: 'sigline' }, l.line)));
+    const items = lines.map((l) => h('li', { class: 'witness', 'data-witness': `${l.name}+${l.keyIdHex}` },
+      h('code', null, `${l.name}+${l.keyIdHex}`),
+      l.time !== undefined ? ` · ${t('log.cosigned')} ${isoTime(l.time)}` : ''));
     for (const w of log.witnesses || []) {
       if (!lines.some((l) => l.name === w.name && l.keyIdHex === w.key_id)) {
-        items.push(h('li', { class: 'witness' }, h('code', null, `${w.name}+${w.key_id}`)));
+        items.push(h('li', { class: 'witness', 'data-witness': `${w.name}+${w.key_id}` }, h('code', null, `${w.name}+${w.key_id}`)));
       }
     }
+    sec.appendChild(h('p', { class: 'hint' }, t('log.witnesses.help')));
     sec.appendChild(h('ul', { class: 'witnesses' }, items));
   }
   sec.appendChild(h('details', null, h('summary', null, t('log.note')), h('pre', { class: 'note' }, log.checkpoint)));
@@ -378,6 +395,10 @@ async function pageSearch(root, parts, params, stale) {
 
   const results = h('section', { class: 'results', 'aria-live': 'polite', 'data-testid': 'search-results' });
   root.appendChild(results);
+  const donorLookup = h('details', { class: 'donor-lookup' }, h('summary', null, t('search.donor')),
+    lookupForm({ id: 'donor-id', label: t('search.donor.label'), button: t('child.lookup.button'),
+      onSubmit: (v) => { location.hash = links.donor(v); } }));
+  root.appendChild(donorLookup);
   if (!q) return;
   let res;
   try {
@@ -399,9 +420,11 @@ async function pageSearch(root, parts, params, stale) {
       { label: t('col.seq'), num: true }],
     rows: rows.map((r) => ({
       attrs: { class: `side-${r.side}`, 'data-seq': r.seq },
-      cells: [r.date, r.fund || fund, t(`side.${r.side}`) || r.side,
+      cells: [r.date, r.fund || fund, tCode('side.', r.side),
         h('span', { class: `amount ${r.side}` }, money(r.amount)), h('code', null, r.bank_ref || ''),
-        tCode('channel.', r.channel), r.counterparty || '', describe(r.description), `#${r.seq}`],
+        tCode('channel.', r.channel),
+        r.donor ? h('a', { href: links.donor(r.donor) }, r.counterparty || r.donor) : r.counterparty || '',
+        describe(r.description), `#${r.seq}`],
     })),
   }));
   if (res.truncated) results.appendChild(h('p', { class: 'hint' }, t('search.truncated')));
@@ -665,7 +688,7 @@ function verifySection(childId) {
     h('div', { class: 'verify-actions' }, button,
       h('a', { href: api.childProofUrl(childId), download: `${childId}-proof.json`, class: 'download' }, t('verify.download'))),
     status, detail, results,
-    h('p', { class: 'hint' }, h('code', null, t('verify.offline'))));
+    h('p', { class: 'hint' }, t('verify.offline'), ' ', h('code', null, t('verify.offline.cmd'))));
   showKey();
   return sec;
 }
@@ -785,9 +808,10 @@ async function pageProgramme(root, parts) {
   } else {
     const byMonth = new Map();
     for (const m of months) byMonth.set(m.month, (byMonth.get(m.month) || 0) + (m.kind.startsWith('expense') ? 0 : m.amount));
+    const axis = fillMonths([...byMonth.entries()].sort().map(([month, amount]) => ({ month, amount })), ['amount']);
     sec.appendChild(h('figure', { class: 'chart-figure' }, barChart({
-      months: [...byMonth.keys()],
-      series: [{ label: t('chart.disbursed'), cls: 'disbursed', values: [...byMonth.values()] }],
+      months: axis.map((m) => m.month),
+      series: [{ label: t('chart.disbursed'), cls: 'disbursed', values: axis.map((m) => m.amount) }],
       title: `${t('prog.months')}: ${p.name || p.programme}`,
       lang: getLang(),
     })));

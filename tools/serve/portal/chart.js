@@ -59,9 +59,9 @@ export function barChart({ months, series, title, lang }) {
       s('title', null, `${month} · ${ser.label}: ${money(v)}`)));
     });
     svg.appendChild(g);
-    // Month labels: all of them when there is room, else every k-th one.
-    const every = Math.ceil(n / 14);
-    if (i % every === 0 || i === n - 1) {
+    // Month labels: all of them when there is room, else every k-th one counted back from the latest month.
+    const every = Math.ceil(n / 12);
+    if ((n - 1 - i) % every === 0) {
       const cx = m.left + i * band + band / 2;
       svg.appendChild(s('text', { class: 'axis', x: cx.toFixed(2), y: H - m.bottom + 16, 'text-anchor': 'middle' }, month));
     }

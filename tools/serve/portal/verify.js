@@ -274,13 +274,45 @@ export async function verifyCheckpoint(note, verifierKey) {
   return { ...cp, note: parsed };
 }
 
-/** Witness lines of a checkpoint note: every signature line not made by `logKeyName`. */
+/**
+ * Witness lines of a checkpoint note: every signature line not made by `logKeyName`. A line whose
+ * signature field has the C2SP tlog-cosignature size (4 + 8 + 64 bytes) also gets `time`, the
+ * witness's timestamp (POSIX seconds, BigInt).
+ */
 export function witnessLines(note, logKeyName) {
   try {
-    return parseNote(note).signatures.filter((s) => s.name !== logKeyName);
+    return parseNote(note).signatures.filter((s) => s.name !== logKeyName).map((s) => {
+      if (s.signature.length !== 72) return s;
+      const dv = new DataView(s.signature.buffer, s.signature.byteOffset, 8);
+      return { ...s, time: dv.getBigUint64(0, false) };
+    });
   } catch (e) {
     return [];
   }
+}
+
+/**
+ * Verifies a witness cosignature (C2SP tlog-cosignature v1) on a checkpoint note against the witness's
+ * verifier key (signature type 0x04). The signed message is "cosignature/v1\ntime <t>\n" followed by the
+ * checkpoint body. Returns {time (BigInt)}; throws when no line of the key is found or one does not verify.
+ */
+export async function verifyCosignature(note, witnessKey) {
+  const key = typeof witnessKey === 'string' ? await parseVerifierKey(witnessKey) : witnessKey;
+  if (key.type !== SIG_TYPE_COSIGNATURE) throw new Error('witness key is not a cosignature key (type 0x04)');
+  const parsed = parseNote(note);
+  let time = null;
+  for (const s of parsed.signatures) {
+    if (s.name !== key.name || !bytesEqual(s.keyId, key.keyId)) continue;
+    if (s.signature.length !== 72) throw new Error(`cosignature by ${key.name} has the wrong length`);
+    const t = new DataView(s.signature.buffer, s.signature.byteOffset, 8).getBigUint64(0, false);
+    const message = utf8(`cosignature/v1\ntime ${t}\n${parsed.text}`);
+    if (!(await ed25519Verify(key.publicKey, s.signature.slice(8), message))) {
+      throw new Error(`cosignature by ${key.name} does not verify`);
+    }
+    time = t;
+  }
+  if (time === null) throw new Error(`no cosignature by ${key.name}+${key.keyIdHex}`);
+  return { time };
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "minhbach/entry.h"
 #include "minhbach/ledger.h"
 #include "minhbach/projections.h"
 #include "minhbach/status.h"
@@ -32,6 +33,7 @@ struct ServeOptions {
   double write_rate = 2, write_burst = 10;   // appends per second and burst, per token; 0 = no limit
   size_t max_entries_per_page = 1000;      // GET /api/v1/entries limit
   size_t max_search_rows = 200;            // GET /api/v1/search rows
+  AppendContext context;                   // time zone of appends (the actor is set per token: "admin:<name>")
 };
 
 class Server {
