@@ -32,7 +32,7 @@ cat >"$WORK/mix.lua" <<'LUA'
 local paths = {
   "/api/v1/log", "/checkpoint", "/tile/0/000", "/api/v1/children/C-CV-01", "/api/v1/children/C-CV-01/proof",
   "/api/v1/search?q=FT22005123456", "/api/v1/search?q=300.000.000", "/api/v1/funds/F-QNG/dashboard",
-  "/api/v1/proof/inclusion?seq=2161", "/api/v1/children/C-NQ68-0100", "/api/v1/donors/D-MINHPHAT",
+  "/api/v1/proof/inclusion?seq=2161", "/api/v1/children/C-NQ-0100", "/api/v1/donors/D-MINHPHAT",
 }
 local i = 0
 request = function()

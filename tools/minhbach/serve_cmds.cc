@@ -149,7 +149,7 @@ void RegisterServeCommands(CLI::App& app, const Globals& g, std::vector<Command>
   auto* sv = app.add_subcommand("serve", "Serve the HTTP API, the tlog-tiles log and the public portal (docs/api.md)");
   sv->add_option("--listen", *listen, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 = any free port)");
   sv->add_option("--portal-dir", o->portal_dir, "Serve the portal's files from this folder (default: built in)");
-  sv->add_option("--threads", o->threads, "Worker threads (default 8)");
+  sv->add_option("--threads", o->threads, "Worker threads; each open connection holds one (default 32)");
   sv->add_option("--max-body", o->max_body_bytes, "Largest request body in bytes (default 4194304)");
   sv->add_option("--max-batch", o->max_batch_events, "Most events in one append (default 10000)");
   sv->add_option("--read-rate", o->read_rate, "Requests per second per client address, 0 = no limit (default 100)");

@@ -340,7 +340,7 @@ class Server::Impl {
     svr_.set_payload_max_length(opt_.max_body_bytes);
     svr_.set_read_timeout(10, 0);
     svr_.set_write_timeout(10, 0);
-    svr_.set_keep_alive_max_count(1000);
+    svr_.set_keep_alive_max_count(100);  // a kept-alive connection holds a worker: let it go now and then
     svr_.set_tcp_nodelay(true);  // small JSON answers on kept-alive connections would otherwise wait ~40 ms (Nagle)
 
     svr_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -989,6 +989,7 @@ class Server::Impl {
     }
     AppendContext ctx = opt_.context;
     ctx.actor = "admin:" + who.name;
+    std::lock_guard one_writer(write_mu_);
     auto lk = WriteLock();
     auto bad = OutOfScope(*drafts, who);
     if (!bad.ok()) return Fail(res, bad.status());
@@ -1011,6 +1012,10 @@ class Server::Impl {
     if (r->appended > 0) {
       Status s = projections_.CatchUp(ledger_);
       if (!s.ok()) log_->error("read models did not catch up after an append: {}", s.ToString());
+      // Readers may go on while the checkpoint is signed: it only adds a record (one writer at a time holds
+      // write_mu_), and until it is stored they see the previous checkpoint, as a tlog client expects.
+      lk.unlock();
+      auto shared = ReadLock();
       auto note = ledger_.SignCheckpoint();
       if (note.ok()) out["checkpoint"] = *note;
       else log_->error("signing a checkpoint after an append failed: {}", note.status().ToString());
@@ -1050,6 +1055,7 @@ class Server::Impl {
   RateLimiter read_limit_, write_limit_;
   httplib::Server svr_;
   std::shared_mutex mu_;  // shared: reads; exclusive: an append with its catch-up and checkpoint
+  std::mutex write_mu_;   // one append (with its checkpoint) at a time
   std::mutex turnstile_;  // taken on the way into mu_: a waiting writer holds it, so new readers queue behind it
   std::mutex cache_mu_;
   uint64_t cache_pos_ = UINT64_MAX;

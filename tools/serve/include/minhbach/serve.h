@@ -26,7 +26,7 @@ struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                         // 0: any free port (see Server::port())
   std::string portal_dir;                  // "" = the portal embedded at build time; else serve these files
-  int threads = 8;                         // worker threads
+  int threads = 32;                        // worker threads; each open (kept-alive) connection holds one
   size_t max_body_bytes = 4 << 20;         // request body (an append batch): larger -> 413
   size_t max_batch_events = 10'000;        // events in one append: more -> 413
   double read_rate = 100, read_burst = 200;  // requests per second and burst, per client address; 0 = no limit
