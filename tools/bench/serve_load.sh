@@ -4,7 +4,7 @@
 # with SIGTERM, the log is verified and must hold exactly the acknowledged batches.
 #
 # usage: tools/bench/serve_load.sh [BINARY] [SECONDS] [CONNECTIONS] [BATCH]
-#   defaults: build/tools/minhbach, 20 s, 16 connections (2 wrk threads), 10 events per append
+#   defaults: build/tools/minhbach, 20 s, 16 connections (2 wrk threads), 10 events per append (0: no writer)
 set -euo pipefail
 BIN="$(realpath "${1:-build/tools/minhbach}")"
 SECS="${2:-20}"
@@ -59,10 +59,17 @@ writer() {
   done
   echo "$ok $fail" >"$WORK/writer.result"
 }
-writer &
-WRITER_PID=$!
+if [ "$BATCH" -gt 0 ]; then
+  writer &
+  WRITER_PID=$!
+else
+  : >"$WORK/write_times"
+  echo "0 0" >"$WORK/writer.result"
+  WRITER_PID=""
+fi
+LOAD_BEFORE="$(cut -d' ' -f1 /proc/loadavg)"
 wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$WORK/mix.lua" "$URL" >"$WORK/wrk.out"
-wait "$WRITER_PID"
+[ -n "$WRITER_PID" ] && wait "$WRITER_PID"
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || { echo "server exited with an error:" >&2; cat "$WORK/serve.err" >&2; exit 1; }
 SERVER_PID=""
@@ -70,9 +77,9 @@ SERVER_PID=""
 read -r ACKED FAILED <"$WORK/writer.result"
 VERIFY="$("$BIN" --ledger "$L" verify --json)"
 SIZE1="$("$BIN" --ledger "$L" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["size"])')"
-python3 - "$WORK" "$SIZE0" "$SIZE1" "$ACKED" "$FAILED" "$BATCH" "$SECS" "$CONNS" "$VERIFY" <<'PY'
+python3 - "$WORK" "$SIZE0" "$SIZE1" "$ACKED" "$FAILED" "$BATCH" "$SECS" "$CONNS" "$VERIFY" "$LOAD_BEFORE" <<'PY'
 import json, re, sys, statistics
-work, size0, size1, acked, failed, batch, secs, conns, verify = sys.argv[1:]
+work, size0, size1, acked, failed, batch, secs, conns, verify, load = sys.argv[1:]
 size0, size1, acked, failed, batch, secs = map(int, (size0, size1, acked, failed, batch, secs))
 wrk = open(f"{work}/wrk.out").read()
 def ms(v, unit): return float(v) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
@@ -85,11 +92,12 @@ w = sorted(float(x) * 1000 for x in open(f"{work}/write_times").read().split())
 def pct(v, p): return v[min(len(v) - 1, int(len(v) * p / 100))] if v else float("nan")
 ok_verify = json.loads(verify).get("ok", False)
 res = {
-  "seconds": secs, "connections": conns,
+  "seconds": secs, "connections": int(conns), "load_average_before": float(load),
   "read": {"requests": total, "requests_per_s": rps, "p50_ms": lat.get("50"), "p99_ms": lat.get("99"),
            "non_2xx": non2xx, "socket_errors": errors.group(1) if errors else ""},
   "write": {"appends_acknowledged": acked, "appends_failed": failed, "events_per_append": batch,
-            "appends_per_s": acked / secs, "p50_ms": pct(w, 50), "p99_ms": pct(w, 99)},
+            "appends_per_s": acked / secs, "p50_ms": round(pct(w, 50), 1) if w else None,
+            "p99_ms": round(pct(w, 99), 1) if w else None},
   "log": {"size_before": size0, "size_after": size1, "expected": size0 + acked * batch, "verify_ok": ok_verify},
 }
 print(json.dumps(res, indent=2))
