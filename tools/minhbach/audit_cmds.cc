@@ -311,10 +311,19 @@ struct Options {
 
 void RegisterAuditCommands(CLI::App& app, const Globals& g, CLI::App* prove, std::vector<Command>& out) {
   auto o = std::make_shared<Options>();
-  auto* ex = app.add_subcommand("export", "Write an audit bundle for inspectors (docs/format/bundle.md)");
-  ex->add_option("--to", o->to, "Folder to create")->required();
+  auto* ex = app.add_subcommand("export", "Write an audit bundle for inspectors (docs/format/bundle.md), or with a "
+                                          "format (csv, xlsx, iati, 360giving) an export of a fund (docs/exports.md)");
+  ex->require_subcommand(0, 1);
+  ex->fallthrough();
+  ex->add_option("--to", o->to, "Folder to create (the audit bundle)");
   ex->add_option("--from-size", o->from_size, "Only entries from this size on (the size of an earlier bundle's checkpoint)");
-  out.push_back({ex, [&g, o] { return Export(g, o->to, o->from_size); }});
+  out.push_back({ex, [&g, o] {
+                   if (o->to.empty()) {
+                     return Fail(g, Status::InvalidArgument("export needs --to DIR (an audit bundle) or a format: "
+                                                            "csv, xlsx, iati, 360giving"));
+                   }
+                   return Export(g, o->to, o->from_size);
+                 }});
 
   auto* pc = prove->add_subcommand("child", "Inclusion proofs of all of a child's entries (docs/format/proof.md)");
   pc->add_option("id", o->child, "Child id")->required();

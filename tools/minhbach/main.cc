@@ -471,6 +471,7 @@ int main(int argc, char** argv) {
   cons->add_option("old", size1, "Old tree size")->required();
   cons->add_option("new", size2, "New tree size")->required();
   mb::app::RegisterAuditCommands(app, g, prove, commands);
+  mb::app::RegisterExportCommands(app, g, commands);
   mb::app::RegisterServeCommands(app, g, commands);
 
   try {

@@ -262,7 +262,7 @@ Result<std::string> GivingJson(const Snapshot& s, const PublishOptions& o) {
         {"description", "Tổng hợp " + std::to_string(g.payments) + " khoản chi trả cho " +
                             std::to_string(g.children.size()) + " trẻ em, tháng " + month +
                             ". Aggregated payments to " + std::to_string(g.children.size()) +
-                            " children for " + month + " (" + a.title_en + "); recipients are not named."},
+                            " child(ren) for " + month + " (" + a.title_en + "); recipients are not named."},
         {"currency", "VND"},
         {"amountAwarded", g.amount},
         {"amountDisbursed", g.amount},

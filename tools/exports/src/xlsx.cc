@@ -162,7 +162,7 @@ Status WriteXlsx(const Snapshot& s, const Filter& f, const std::string& path) {
   format_set_text_wrap(fm.wrap);
   lxw_doc_properties props{};
   std::string title = "minhbach " + f.fund;
-  props.title = title.c_str();
+  props.title = title.data();
   props.created = EpochOf(s.as_of_time());  // not the current time: the same ledger state gives the same file
   workbook_set_properties(wb, &props);
   for (const auto& sh : sheets) WriteSheet(wb, sh, fm);
