@@ -6,6 +6,7 @@ PKGS=(build-essential cmake pkg-config librocksdb-dev capnproto libcapnp-dev lib
       libcsv-dev xlsx2csv libxlsxwriter-dev
       clang libclang-rt-14-dev   # clang: the libFuzzer targets (tests/fuzz)
       chromium curl)             # chromium: the portal's browser tests (tests/e2e) and PDF reports; curl: serve_load.sh
+PKGS+=(libxml2-utils poppler-utils)  # exports_test: xmllint checks the IATI XML, pdftoppm renders the PDF report
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
