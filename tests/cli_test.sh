@@ -101,6 +101,23 @@ DK=$(cat "$T/demo/verifier.vkey")
 expect_rc 0 "$B" --ledger "$T/demo" export --to "$T/b1" --json
 grep -q '"entries":4980' "$T/out" || fail "export"
 expect_rc 2 "$B" --ledger "$T/demo" export --to "$T/b1"                  # exists already
+# Exports and the printable report (docs/exports.md): from the signed checkpoint, bad input exits 2.
+expect_rc 0 "$B" --ledger "$T/demo" export csv --what statement --fund F-QNG --out "$T/st.csv" --json
+grep -q '"tree_size":4980' "$T/out" || fail "export csv did not name its checkpoint"
+[ "$(head -c 3 "$T/st.csv" | od -An -tx1 | tr -d ' ')" = efbbbf ] || fail "CSV without a UTF-8 BOM"
+expect_rc 2 "$B" --ledger "$T/demo" export csv --what donors --fund F-QNG --out "$T/x.csv"
+expect_rc 2 "$B" --ledger "$T/demo" export csv --what statement --fund F-NONE --out "$T/x.csv"
+expect_rc 0 "$B" --ledger "$T/demo" export iati --fund F-QNG --org-ref VN-GOV-QNG-CSF --out "$T/i.xml"
+grep -q '<iati-activities version="2.03"' "$T/i.xml" || fail "IATI root element"
+expect_rc 2 "$B" --ledger "$T/demo" export iati --fund F-QNG --out "$T/i.xml"      # --org-ref is required
+expect_rc 0 "$B" --ledger "$T/demo" export 360giving --fund F-QNG --org-ref VN-GOV-QNG-CSF --out "$T/g.json"
+expect_rc 0 "$B" --ledger "$T/demo" report --fund F-QNG --from 2022-01-01 --to 2026-12-31 --out "$T/r.html"
+grep -q '<svg' "$T/r.html" || fail "report without a chart"
+expect_rc 2 "$B" --ledger "$T/demo" report --fund F-QNG --from 2022-01-01 --to 2026-12-31 --format doc --out "$T/r.doc"
+expect_rc 3 "$B" --ledger "$T/demo" report --fund F-QNG --from 2022-01-01 --to 2026-12-31 --format pdf \
+  --chromium /nonexistent/chromium --out "$T/r.pdf"
+grep -q 'chromium' "$T/err" || fail "missing chromium not named"
+expect_rc 2 "$B" --ledger "$T/demo" export                                        # neither --to nor a format
 expect_rc 0 "$V" "$T/b1" --key "$DK"
 grep -q 'equal their recomputation' "$T/out" || fail "minhbach-verify did not check the reports"
 expect_rc 0 "$V" "$T/b1" --json
