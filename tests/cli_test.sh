@@ -153,4 +153,34 @@ expect_rc 0 "$B" --ledger "$T/demo" checkpoint
 expect_rc 0 "$B" --ledger "$T/demo" witness cosign --dir "$T/w"
 expect_rc 1 "$B" --ledger "$T/fork" witness cosign --dir "$T/w"
 grep -q 'CONFLICT' "$T/err" || fail "witness did not report the conflict"
+# serve and tokens: a token is shown once and stored hashed (0600); serve answers on a free port, refuses an append
+# without a valid token, takes one with it, refuses it once revoked, and stops cleanly on SIGTERM.
+expect_rc 0 "$B" --ledger "$T/demo" token add an --fund F-QNG
+TOK=$(cat "$T/out")
+case "$TOK" in mbt_*) ;; *) fail "token add did not print a token: $TOK" ;; esac
+grep -q -- "$TOK" "$T/demo/tokens.json" && fail "the token itself is stored"
+[ "$(stat -c %a "$T/demo/tokens.json")" = 600 ] || fail "tokens.json is not 0600"
+expect_rc 2 "$B" --ledger "$T/demo" token add an --fund F-QNG              # the name exists
+expect_rc 2 "$B" --ledger "$T/demo" token add 'bad name' --fund F-QNG
+expect_rc 0 "$B" --ledger "$T/demo" token list --json
+grep -q '"name":"an"' "$T/out" || fail "token list"
+expect_rc 2 "$B" --ledger "$T/demo" serve --listen nonsense
+"$B" --ledger "$T/demo" serve --listen 127.0.0.1:0 --json >"$T/serve.out" 2>"$T/serve.err" &
+SP=$!
+for _ in $(seq 1 100); do grep -q '"port"' "$T/serve.out" 2>/dev/null && break; sleep 0.1; done
+PORT=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$T/serve.out")
+[ -n "$PORT" ] || { cat "$T/serve.err" >&2; fail "serve did not print its port"; }
+U="http://127.0.0.1:$PORT"
+curl -sf "$U/api/v1/log" | grep -q '"checkpoint_size"' || fail "serve did not answer /api/v1/log"
+curl -sf "$U/" | grep -qi '<html' || fail "serve did not answer the portal"
+printf '%s\n' '{"type":"donation_received","idempotency_key":"cli-web-1","data":{"fund":"F-QNG","donor":"D-MINHPHAT","value_date":"2026-11-21","cash":{"channel":"bank","bank_ref":"WEB1","amount":1000}}}' > "$T/web.jsonl"
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @"$T/web.jsonl" "$U/api/v1/append")" = 401 ] || fail "append without a token"
+curl -s -X POST -H "Authorization: Bearer $TOK" --data-binary @"$T/web.jsonl" "$U/api/v1/append" | grep -q '"appended":1' || fail "append with the token"
+expect_rc 0 "$B" --ledger "$T/demo" token revoke an
+[ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $TOK" --data-binary @"$T/web.jsonl" "$U/api/v1/append")" = 401 ] || fail "a revoked token was accepted"
+kill -TERM "$SP"
+wait "$SP" || { cat "$T/serve.err" >&2; fail "serve did not stop cleanly"; }
+expect_rc 0 "$B" --ledger "$T/demo" log --from 0 --limit 1000000 --json
+grep -q '"actor":"admin:an"' "$T/out" || fail "the append through the server is not recorded as admin:an"
+expect_rc 0 "$B" --ledger "$T/demo" verify
 echo "cli test: 1 passed, 0 failed"

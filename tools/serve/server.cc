@@ -933,23 +933,79 @@ class Server::Impl {
     return bad;
   }
 
-  void Append(const httplib::Request& req, const httplib::ContentReader& reader, httplib::Response& res) {
+  // The request's administrator, or nullopt after answering 401 (nothing read from the body yet).
+  std::optional<TokenRecord> Authenticate(const httplib::Request& req, httplib::Response& res) {
     const std::string auth = req.get_header_value("Authorization");
-    if (auth.empty()) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      return Error(res, 401, "unauthorized", "missing 'Authorization: Bearer <token>' header");
-    }
     if (auth.size() < 7 || Fold(auth.substr(0, 7)) != "bearer ") {
       res.set_header("WWW-Authenticate", "Bearer");
-      return Error(res, 401, "unauthorized", "expected 'Authorization: Bearer <token>'");
+      Error(res, 401, "unauthorized",
+            auth.empty() ? "missing 'Authorization: Bearer <token>' header" : "expected 'Authorization: Bearer <token>'");
+      return std::nullopt;
     }
     auto token = auth_.Check(std::string_view(auth).substr(7));
-    if (!token.ok()) return Fail(res, token.status());
+    if (!token.ok()) {
+      Fail(res, token.status());
+      return std::nullopt;
+    }
     if (!token->has_value()) {
       res.set_header("WWW-Authenticate", "Bearer error=\"invalid_token\"");
-      return Error(res, 401, "unauthorized", "unknown or revoked token");
+      Error(res, 401, "unauthorized", "unknown or revoked token");
     }
-    const TokenRecord& who = **token;
+    return *token;
+  }
+
+  // The body, read under max_body_bytes whatever its content type, or nullopt after answering 413 / 400.
+  std::optional<std::string> ReadBody(const httplib::Request& req, const httplib::ContentReader& reader,
+                                      httplib::Response& res) {
+    auto too_large = [&] {
+      res.set_header("Connection", "close");
+      Error(res, 413, "too_large", "the request body is larger than " + std::to_string(opt_.max_body_bytes) + " bytes");
+      return std::nullopt;
+    };
+    if (req.has_header("Content-Length")) {
+      const auto declared = U64(req.get_header_value("Content-Length"));
+      if (!declared || *declared > opt_.max_body_bytes) return too_large();
+    }
+    std::string body;
+    bool over = false;
+    const bool read_ok = reader([&](const char* data, size_t n) {
+      over = body.size() + n > opt_.max_body_bytes;
+      if (!over) body.append(data, n);
+      return !over;
+    });
+    if (over) return too_large();
+    if (!read_ok) {
+      Error(res, 400, "bad_request", "the request body could not be read (connection cut short?)");
+      return std::nullopt;
+    }
+    return body;
+  }
+
+  // The batch's events, or nullopt after answering 400 (malformed or empty) / 413 (too many events).
+  std::optional<std::vector<EventDraft>> ParseBatch(const std::string& body, httplib::Response& res) {
+    if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
+      Error(res, 400, "bad_batch", "the batch is empty: send JSON Lines, one event a line");
+      return std::nullopt;
+    }
+    auto drafts = ParseJsonLines(body);
+    if (!drafts.ok()) {
+      Error(res, 400, "bad_batch", drafts.status().message());
+      return std::nullopt;
+    }
+    if (drafts->size() > opt_.max_batch_events) {
+      Error(res, 413, "too_large",
+            "the batch has " + std::to_string(drafts->size()) + " events; the limit is " +
+                std::to_string(opt_.max_batch_events) + " per request");
+      return std::nullopt;
+    }
+    return std::move(drafts).value();
+  }
+
+  // Checks in the order docs/api.md gives: token, rate, body size, batch, scope, then the ledger's own rules.
+  void Append(const httplib::Request& req, const httplib::ContentReader& reader, httplib::Response& res) {
+    auto who_or = Authenticate(req, res);
+    if (!who_or) return;
+    const TokenRecord& who = *who_or;
     double wait = 0;
     if (!write_limit_.Allow(who.name, &wait)) {
       res.set_header("Retry-After", std::to_string(static_cast<int>(wait) + 1));
@@ -957,47 +1013,26 @@ class Server::Impl {
                    "too many appends by '" + who.name + "': the limit is " + Num(opt_.write_rate) +
                        " per second (burst " + Num(opt_.write_burst) + ")");
     }
-    auto too_large_error = [&] {
-      res.set_header("Connection", "close");
-      Error(res, 413, "too_large", "the request body is larger than " + std::to_string(opt_.max_body_bytes) + " bytes");
-    };
-    if (req.has_header("Content-Length")) {
-      const auto declared = U64(req.get_header_value("Content-Length"));
-      if (!declared || *declared > opt_.max_body_bytes) return too_large_error();
-    }
-    std::string body;
-    bool too_large = false;
-    const bool read_ok = reader([&](const char* data, size_t n) {
-      if (body.size() + n > opt_.max_body_bytes) {
-        too_large = true;
-        return false;
-      }
-      body.append(data, n);
-      return true;
-    });
-    if (too_large) return too_large_error();
-    if (!read_ok) return Error(res, 400, "bad_request", "the request body could not be read (connection cut short?)");
-    if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
-      return Error(res, 400, "bad_batch", "the batch is empty: send JSON Lines, one event a line");
-    }
-    auto drafts = ParseJsonLines(body);
-    if (!drafts.ok()) return Error(res, 400, "bad_batch", drafts.status().message());
-    if (drafts->size() > opt_.max_batch_events) {
-      return Error(res, 413, "too_large",
-                   "the batch has " + std::to_string(drafts->size()) + " events; the limit is " +
-                       std::to_string(opt_.max_batch_events) + " per request");
-    }
+    auto body = ReadBody(req, reader, res);
+    if (!body) return;
+    auto drafts_or = ParseBatch(*body, res);
+    if (!drafts_or) return;
+    Commit(who, *drafts_or, res);
+  }
+
+  // Scope check, the atomic append, the read models' catch-up and a new checkpoint.
+  void Commit(const TokenRecord& who, const std::vector<EventDraft>& drafts, httplib::Response& res) {
     AppendContext ctx = opt_.context;
     ctx.actor = "admin:" + who.name;
     std::lock_guard one_writer(write_mu_);
     auto lk = WriteLock();
-    auto bad = OutOfScope(*drafts, who);
+    auto bad = OutOfScope(drafts, who);
     if (!bad.ok()) return Fail(res, bad.status());
     if (!bad->empty()) {
       return Error(res, 403, "forbidden", "the token of '" + who.name + "' may not write some of these events",
                    json{{"lines", *bad}});
     }
-    auto r = ledger_.Append(*drafts, ctx);
+    auto r = ledger_.Append(drafts, ctx);
     if (!r.ok()) {
       if (r.status().code() == Status::Code::kInvalidArgument) return Error(res, 422, "rejected", r.status().message());
       log_->error("append by {} failed: {}", who.name, r.status().ToString());
