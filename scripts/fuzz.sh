@@ -7,7 +7,8 @@ set -euo pipefail
 SECONDS_EACH=${1:-30}
 cd "$(dirname "$0")/.."
 TARGETS="fuzz_jsonl fuzz_entry fuzz_note fuzz_money fuzz_proof"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DMINHBACH_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DMINHBACH_FUZZ=ON -DMINHBACH_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null
 cmake --build build-fuzz -j2 --target $TARGETS
 mkdir -p build-fuzz/artifacts
 for t in $TARGETS; do
