@@ -23,7 +23,7 @@ bash scripts/build.sh -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAK
 (cd build && ctest --output-on-failure -j2 --timeout 900)
 [ "${MINHBACH_QUICK:-0}" = 1 ] && exit 0
 
-fits 780 "the ASan + UBSan stage" || exit 0
+fits 900 "the ASan + UBSan stage" || exit 0
 echo "== ASan + UBSan build of the whole test suite"
 # Line tables only (-g1) and no benchmarks: the sanitizer build is the longest step of CI (under 30 minutes in all).
 # The browser test (e2e_portal) runs in the first stage only: serve_test covers the server under the sanitizers.
