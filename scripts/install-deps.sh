@@ -7,6 +7,14 @@ PKGS=(build-essential cmake pkg-config librocksdb-dev capnproto libcapnp-dev lib
       clang libclang-rt-14-dev   # clang: the libFuzzer targets (tests/fuzz)
       chromium curl)             # chromium: the portal's browser tests (tests/e2e) and PDF reports; curl: serve_load.sh
 PKGS+=(libxml2-utils poppler-utils)  # exports_test: xmllint checks the IATI XML, pdftoppm renders the PDF report
+# The browser tests drive Chromium with playwright-core from npm and need Node.js 20+. Debian 12's nodejs is 18: it
+# and its npm are installed when there is no node, and tests/e2e/run.sh then fetches a pinned Node.js 20 from the npm
+# registry with that npm. A node installed otherwise (e.g. NodeSource's, which brings its own npm) is left alone.
+if ! command -v node >/dev/null 2>&1; then
+  PKGS+=(nodejs npm)
+elif ! command -v npm >/dev/null 2>&1 && dpkg-query -W -f='${Version}' nodejs 2>/dev/null | grep -q dfsg; then
+  PKGS+=(npm)  # Debian's own nodejs without its npm
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,8 +26,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The browser tests drive Chromium with playwright-core from npm (tests/e2e/run.sh installs it); they need Node.js 20+,
-# which Debian 12's own nodejs (18) is not: without it they are reported as skipped.
-if ! command -v node >/dev/null 2>&1; then
-  echo "note: node is not installed: the portal's browser tests (tests/e2e) will be skipped" >&2
+if ! command -v npm >/dev/null 2>&1; then
+  echo "note: npm is not installed: the portal's browser tests (tests/e2e) may be skipped" >&2
 fi

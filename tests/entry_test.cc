@@ -81,7 +81,7 @@ TEST(JsonLines, ParsesValidInput) {
   auto r = mb::ParseJsonLines(
       "{\"type\":\"note\",\"idempotency_key\":\"a\",\"data\":{\"subject\":\"s\",\"amount\":2000000}}\n"
       "\n"
-      "{\"type\":\"note\",\"idempotency_key\":\"b\",\"data\":{\"subject\":\"t\",\"amount\":0,\"memo\":\"m\"}}\r\n");
+      "{\"type\":\"note\",\"idempotency_key\":\"b\",\"public\":[\"memo\"],\"data\":{\"subject\":\"t\",\"amount\":0,\"memo\":\"m\"}}\r\n");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   ASSERT_EQ(r->size(), 2u);
   EXPECT_EQ((*r)[1].line, 3u);
@@ -90,6 +90,14 @@ TEST(JsonLines, ParsesValidInput) {
   auto again = mb::ParseJsonLine(mb::DraftToJsonLine((*r)[1]), 1);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, (*r)[1]);
+  // A private memo renders as its plaintext again (the marker is new, the value the same).
+  auto priv = mb::ParseJsonLine(R"({"type":"note","idempotency_key":"c","data":{"subject":"t","amount":0,"memo":"riêng"}})", 1);
+  ASSERT_TRUE(priv.ok());
+  auto priv2 = mb::ParseJsonLine(mb::DraftToJsonLine(*priv), 1);
+  ASSERT_TRUE(priv2.ok()) << mb::DraftToJsonLine(*priv);
+  ASSERT_EQ(priv2->sealed.size(), 1u);
+  EXPECT_EQ(priv2->sealed[0].value, "riêng");
+  EXPECT_EQ(priv2->sealed[0].field, "note.memo");
 }
 
 TEST(JsonLines, BadInputNamesLineAndField) {

@@ -22,8 +22,13 @@ using nlohmann::json;
 
 namespace {
 
+// Descriptions and memos here name nobody: they are published (the rest goes to the vault).
 std::string Line(const std::string& key, const std::string& type, json data) {
-  return json{{"type", type}, {"idempotency_key", key}, {"data", data}}.dump() + "\n";
+  json line = {{"type", type}, {"idempotency_key", key}, {"data", data}};
+  for (const char* f : {"description", "memo"}) {
+    if (data.contains(f)) line["public"].push_back(f);
+  }
+  return line.dump() + "\n";
 }
 
 std::string ReadFile(const std::string& path) {

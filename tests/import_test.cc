@@ -12,6 +12,7 @@
 #include "../tools/bench/statement_gen.h"
 #include "minhbach/import.h"
 #include "minhbach/ledger.h"
+#include "minhbach/vault.h"
 #include "test_util.h"
 
 namespace mb = minhbach;
@@ -161,7 +162,18 @@ class Import : public ::testing::Test {
       auto e = mb::DecodeEntry(bytes);
       EXPECT_TRUE(e.ok());
       json j = json::parse(mb::EntryToJson(*e));
-      out.emplace_back(j["type"].get<std::string>(), j["data"]);
+      // Sealed fields: the value from the vault under the plain name ("details_commitment" -> "details").
+      json data = j["data"];
+      for (auto it = j["data"].begin(); it != j["data"].end(); ++it) {
+        const std::string k = it.key();
+        if (k.size() < 11 || k.substr(k.size() - 11) != "_commitment") continue;
+        auto raw = mb::HexDecode(it.value().get<std::string>());
+        mb::Hash c{};
+        if (raw.ok() && raw->size() == c.size()) std::memcpy(c.data(), raw->data(), c.size());
+        auto rec = ledger_->vault().Get(c);
+        if (rec.ok() && rec->has_value()) data[k.substr(0, k.size() - 11)] = (*rec)->value;
+      }
+      out.emplace_back(j["type"].get<std::string>(), data);
       return true;
     }).ok());
     return out;

@@ -31,7 +31,7 @@ std::string SetupEvents() {
   s += Line("f1", "fund_opened", {{"fund", "F-A"}, {"name", "Quỹ A"}, {"organisation", "o"}, {"currency", "VND"}});
   s += Line("f2", "fund_opened", {{"fund", "F-B"}, {"name", "Quỹ B"}, {"organisation", "o"}, {"currency", "VND"}});
   s += Line("p1", "programme_opened", {{"programme", "P-1"}, {"fund", "F-A"}, {"name", "p"}, {"legal_basis", "b"}});
-  s += Line("d1", "donor_registered", {{"donor", "D-1"}, {"display_name", "Nguyễn Văn An"}, {"kind", "individual"}});
+  s += Line("d1", "donor_registered", {{"donor", "D-1"}, {"name", "Nguyễn Văn An"}, {"kind", "individual"}});
   s += Line("c1", "child_registered", {{"child", "C-1"}, {"birth_month", "2012-01"}, {"area", "51"}, {"categories", {"abandoned"}}});
   s += Line("c2", "child_registered", {{"child", "C-2"}, {"birth_month", "2013-01"}, {"area", "51"}, {"categories", {"abandoned"}}});
   for (int i = 0; i < 300; ++i) {  // enough entries for a full level-0 tile and a partial one

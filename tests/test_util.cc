@@ -31,7 +31,7 @@ std::vector<EventDraft> Events(size_t n, const std::string& prefix, std::mt19937
   for (size_t i = 0; i < n; ++i) {
     uint64_t r = rng ? (*rng)() : i;
     EventDraft d = NoteDraft(prefix + "-" + std::to_string(i), kSubjects[r % 4], static_cast<int64_t>(1000 * (1 + r % 5000)),
-                             "Bank transfer ref FT" + std::to_string(24000000 + r % 1000000) + ", evidence on file");
+                             "Bank transfer ref FT24-" + std::to_string(100000 + r % 900000) + ", evidence on file");
     d.line = i + 1;
     out.push_back(std::move(d));
   }

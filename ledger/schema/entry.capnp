@@ -5,6 +5,8 @@
 # Evolution rules: fields and union members are only ever added with new ordinals; nothing is renamed
 # in meaning, removed or renumbered. Old entries keep their canonical bytes (and so their hashes).
 # The schema has no field that could hold a child's personal data: children are pseudonymous ids.
+# Personal data (names, account and phone numbers, bank texts) and private free texts never enter an entry:
+# the entry holds a commitment ($vaulted) and the vault beside the log holds the value and its salt.
 
 @0x88ba18ab67ff06bb;
 
@@ -16,6 +18,12 @@ $Cxx.namespace("minhbach::schema");
 # with newlines. Data fields are SHA-256 digests (32 bytes, 64 hex digits in JSON).
 annotation optional @0xb3b851da8ebabd55 (field) :Void;
 annotation multiline @0x881e14e9b27ea74b (field) :Void;
+# On a Data field: a commitment to personal data or a private free text kept in the vault beside the log
+# (docs/format/commitment.md). The parameter is the JSON input name of the plaintext: JSON "details":"..."
+# is sealed into the vault and this field holds SHA-256(tag, salt, value). Where a Text field of the same
+# name exists beside it, that Text is the public alternative, used only when the line lists the name in
+# "public" (docs/format/jsonl.md); at most one of the two is set.
+annotation vaulted @0xd6c4f0b8a1e2c3f7 (field) :Text;
 
 struct Entry {
   seq @0 :UInt64;                # = Merkle leaf index, from 0
@@ -43,20 +51,25 @@ struct Entry {
     sponsorshipAmended @20 :SponsorshipAmended;
     allowanceRateSet @21 :AllowanceRateSet;
     entitlementDetermined @22 :EntitlementDetermined;
+    erasure @23 :Erasure;
+    publicationPolicySet @24 :PublicationPolicySet;
+    guardianRegistered @25 :GuardianRegistered;
   }
 }
 
 # A generic event: free text and one amount. The domain catalogue adds typed events beside it.
 struct Note {
-  subject @0 :Text;
+  subject @0 :Text;              # public: no run of 8 digits, no phone number
   amount @1 :Int64;              # integer minor units (VND has none); >= 0
-  memo @2 :Text $optional $multiline;
+  memo @2 :Text $optional $multiline;                            # public memo (listed in "public")
+  memoCommitment @3 :Data $optional $multiline $vaulted("memo"); # private memo, in the vault
 }
 
 # Cancels an earlier entry. A correction is a reversal followed by a new event.
 struct Reversal {
   seq @0 :UInt64;                # the entry reversed; must be earlier than this one
-  reason @1 :Text $multiline;
+  reason @1 :Text $optional $multiline;                              # exactly one of reason and
+  reasonCommitment @2 :Data $optional $multiline $vaulted("reason"); # reasonCommitment
 }
 
 # ---- The domain catalogue (docs/events.md). Ids are pseudonymous codes chosen by the fund
@@ -87,7 +100,8 @@ struct ProgrammeOpened {
 
 struct ProgrammeClosed {
   programme @0 :Text;
-  reason @1 :Text $multiline;
+  reason @1 :Text $optional $multiline;
+  reasonCommitment @2 :Data $optional $multiline $vaulted("reason");
 }
 
 enum DonorKind {
@@ -98,8 +112,11 @@ enum DonorKind {
 
 struct DonorRegistered {
   donor @0 :Text;
-  displayName @1 :Text $optional;          # public display name; absent = anonymous
+  displayName @1 :Text $optional;          # public name of an organisation or the state budget; never an individual's
   kind @2 :DonorKind;
+  nameCommitment @3 :Data $optional $vaulted("name");        # an individual's name, in the vault
+  accountCommitment @4 :Data $optional $vaulted("account");  # a bank account number, in the vault
+  phoneCommitment @5 :Data $optional $vaulted("phone");      # a phone number, in the vault
 }
 
 # Circumstances of children in special circumstances (Law on Children 2016, art. 10).
@@ -145,7 +162,8 @@ struct InKindReceipt {
   quantity @1 :Int64;
   unit @2 :Text;                           # e.g. "piece"
   unitValue @3 :Int64;                     # declared value per unit, minor units
-  valuationBasis @4 :Text $multiline;
+  valuationBasis @4 :Text $optional $multiline;
+  valuationBasisCommitment @5 :Data $optional $multiline $vaulted("valuation_basis");
 }
 
 struct DonationReceived {
@@ -159,10 +177,12 @@ struct DonationReceived {
     cash @6 :CashReceipt;
     inKind @7 :InKindReceipt;
   }
-  details @8 :Text $optional $multiline;   # the bank's free text of the statement line (may name the donor and
-                                           # an account number: public views mask account numbers)
+  detailsCommitment @8 :Data $optional $multiline $vaulted("details");
+                                           # the bank's free text of the statement line (names the sender, often an
+                                           # account number): always in the vault, never public
   lineSha256 @9 :Data $optional;           # SHA-256 of the statement line (docs/import.md): finds the same bank line
                                            # in an overlapping later statement
+  offsetAccountCommitment @10 :Data $optional $vaulted("offset_account");  # the statement's OffsetAccount column
 }
 
 struct SponsorshipAgreed {
@@ -179,7 +199,8 @@ struct SponsorshipAgreed {
 struct SponsorshipEnded {
   sponsorship @0 :Text;
   lastMonth @1 :Text;                      # last month covered
-  reason @2 :Text $multiline;
+  reason @2 :Text $optional $multiline;
+  reasonCommitment @3 :Data $optional $multiline $vaulted("reason");
 }
 
 struct Allocation {
@@ -189,6 +210,7 @@ struct Allocation {
   restrictedTo @3 :Text $optional;
   amount @4 :Int64;
   memo @5 :Text $optional $multiline;
+  memoCommitment @6 :Data $optional $multiline $vaulted("memo");
 }
 
 enum DisbursementKind {
@@ -222,6 +244,7 @@ struct Disbursement {
   method @11 :Method;
   evidenceSha256 @12 :Data $optional;
   overrideReason @13 :Text $optional $multiline;
+  overrideReasonCommitment @14 :Data $optional $multiline $vaulted("override_reason");
 }
 
 enum ExpenseCategory {
@@ -236,7 +259,8 @@ struct Expense {
   paidFrom @2 :Restriction $optional;      # unrestricted (default) or programme
   programme @3 :Text $optional;
   amount @4 :Int64;
-  description @5 :Text $multiline;
+  description @5 :Text $optional $multiline;   # exactly one of description and descriptionCommitment
+  descriptionCommitment @10 :Data $optional $multiline $vaulted("description");
   valueDate @6 :Text $optional;            # YYYY-MM-DD: the bank's value date, for a debit imported from a statement
   bankRef @7 :Text $optional;              # the statement's document / reference number (not unique)
   evidenceSha256 @8 :Data $optional;       # SHA-256 of the statement file (or invoice) it comes from
@@ -250,7 +274,8 @@ struct SponsorshipAmended {
   monthlyAmount @2 :Int64 $optional;       # new monthly amount from effectiveMonth; 0 = unchanged
   lastMonth @3 :Text $optional;            # new last month; absent = unchanged
   paymentDay @4 :UInt8 $optional;          # 1..28; 0 = unchanged
-  reason @5 :Text $multiline;
+  reason @5 :Text $optional $multiline;
+  reasonCommitment @6 :Data $optional $multiline $vaulted("reason");
 }
 
 # An effective-dated base level of a monthly allowance table, e.g. Decree 20/2021/NĐ-CP: 360,000 VND from
@@ -272,4 +297,39 @@ struct EntitlementDetermined {
   decision @4 :Text;                       # decision number, e.g. "1234/QĐ-UBND"
   fromMonth @5 :Text;                      # YYYY-MM
   toMonth @6 :Text $optional;              # YYYY-MM; absent = open-ended
+}
+
+# ---- Privacy (docs/format/commitment.md, docs/threat-model.md "Privacy") ----
+
+# The personal data of a subject (a donor, child or guardian) was erased from the vault. The commitments
+# stay in the log, so every hash, proof and signature stays valid; their values and salts are gone.
+struct Erasure {
+  subject @0 :Text;                        # the donor, child or guardian id
+  commitments @1 :List(Data);              # the commitments whose values and salts were deleted
+  reason @2 :Text $multiline;              # public: e.g. "Yêu cầu xóa dữ liệu theo Luật 91/2025/QH15"
+  part @3 :UInt16;                         # 1..parts: a subject with more than 256 commitments takes several
+  parts @4 :UInt16;                        # erasure entries, appended together in one batch
+}
+
+enum Display {
+  name @0;                                 # the name as registered
+  initials @1;                             # family name and initials: "Nguyễn V. Q."
+  anonymous @2;                            # "anonymous"
+}
+
+# What a fund promises to publish about its donors. Account and phone numbers are never published: no
+# setting can allow it. Without a policy: organisations by name, individuals as initials.
+struct PublicationPolicySet {
+  fund @0 :Text;
+  organisations @1 :Display;               # organisations and the state budget
+  individuals @2 :Display;                 # initials or anonymous (never name)
+}
+
+# A child's guardian (who receives payments for the child): a pseudonymous id; the person's name and phone
+# number are kept in the vault.
+struct GuardianRegistered {
+  guardian @0 :Text;
+  child @1 :Text;
+  nameCommitment @2 :Data $optional $vaulted("name");
+  phoneCommitment @3 :Data $optional $vaulted("phone");
 }

@@ -22,6 +22,15 @@ using SchemaType = capnp::schema::Type;
 
 constexpr uint64_t kOptionalId = 0xb3b851da8ebabd55ull;
 constexpr uint64_t kMultilineId = 0x881e14e9b27ea74bull;
+constexpr uint64_t kVaultedId = 0xd6c4f0b8a1e2c3f7ull;
+
+// The JSON input name of a $vaulted field's plaintext ("" when the field is not vaulted).
+std::string VaultedName(const StructSchema::Field& f) {
+  for (auto a : f.getProto().getAnnotations()) {
+    if (a.getId() == kVaultedId) return a.getValue().getText().cStr();
+  }
+  return {};
+}
 
 bool HasAnnotation(const StructSchema::Field& f, uint64_t id) {
   for (auto a : f.getProto().getAnnotations()) {
@@ -32,6 +41,13 @@ bool HasAnnotation(const StructSchema::Field& f, uint64_t id) {
 
 bool InUnion(const StructSchema::Field& f) {
   return f.getProto().getDiscriminantValue() != capnp::schema::Field::NO_DISCRIMINANT;
+}
+
+// False for a union member other than the one set (a struct's other fields are always active).
+bool IsActive(DynamicStruct::Reader in, const StructSchema::Field& f) {
+  if (!InUnion(f)) return true;
+  KJ_IF_MAYBE(a, in.which()) { return *a == f; }
+  return false;
 }
 
 std::string Path(const std::string& path, const std::string& name) { return path.empty() ? name : path + "." + name; }
@@ -103,7 +119,7 @@ std::string EnumNames(capnp::EnumSchema e) {
 
 Status ValueFromJson(const json& v, capnp::Type type, bool multiline, const std::string& field, const Err& err,
                      const std::function<void(capnp::DynamicValue::Reader)>& set,
-                     const std::function<DynamicStruct::Builder()>& init_struct) {
+                     const std::function<DynamicStruct::Builder()>& init_struct, SealContext* seal) {
   switch (type.which()) {
     case SchemaType::BOOL:
       if (!v.is_boolean()) return err(field, "expected true or false, got " + Shown(v));
@@ -145,7 +161,7 @@ Status ValueFromJson(const json& v, capnp::Type type, bool multiline, const std:
     }
     case SchemaType::STRUCT:
       if (!v.is_object()) return err(field, "expected an object, got " + Shown(v));
-      return StructFromJson(v, init_struct(), field, err.line);
+      return StructFromJson(v, init_struct(), field, err.line, seal);
     default:
       return err(field, "field type not supported in JSON input");
   }
@@ -153,28 +169,92 @@ Status ValueFromJson(const json& v, capnp::Type type, bool multiline, const std:
 
 }  // namespace
 
-Status StructFromJson(const json& in, DynamicStruct::Builder out, const std::string& path, size_t line) {
+namespace {
+
+// "data.in_kind.valuation_basis" -> "in_kind.valuation_basis" (the part of a sealed field's name after the type).
+std::string WithoutData(const std::string& path) { return path.size() > 5 ? path.substr(5) : std::string(); }
+
+bool Listed(const std::vector<std::string>& names, const std::string& name) {
+  for (const auto& n : names) {
+    if (n == name) return true;
+  }
+  return false;
+}
+
+// A plaintext for a $vaulted field: checked as text, then a random marker goes into the payload.
+Status SealFromJson(const json& v, const StructSchema::Field& f, DynamicStruct::Builder out, const std::string& field,
+                    const Err& err, SealContext* seal) {
+  if (seal == nullptr || seal->sealed == nullptr) return err(field, "personal data is not accepted here");
+  std::string value;
+  MB_RETURN_IF_ERROR(TextFromJson(v, HasAnnotation(f, kMultilineId), field, err, &value));
+  SealedField s;
+  s.field = seal->event_type + "." + WithoutData(field);
+  s.value = std::move(value);
+  Salt marker = RandomSalt();
+  std::memcpy(s.marker.data(), marker.data(), kHashSize);
+  out.set(f, capnp::Data::Reader(s.marker.data(), s.marker.size()));
+  seal->sealed->push_back(std::move(s));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status StructFromJson(const json& in, DynamicStruct::Builder out, const std::string& path, size_t line,
+                      SealContext* seal) {
   Err err{line};
   StructSchema schema = out.getSchema();
   if (!in.is_object()) return err(path, "expected an object, got " + Shown(in));
   std::vector<std::pair<std::string, StructSchema::Field>> fields;
-  for (auto f : schema.getFields()) fields.emplace_back(SnakeCase(f.getProto().getName().cStr()), f);
+  std::vector<std::string> vaulted;  // plaintext names of this struct's $vaulted fields
+  for (auto f : schema.getFields()) {
+    fields.emplace_back(SnakeCase(f.getProto().getName().cStr()), f);
+    if (std::string v = VaultedName(f); !v.empty()) vaulted.push_back(v);
+  }
   // Unknown keys first, so a typo is reported as such rather than as a missing field.
   for (auto it = in.begin(); it != in.end(); ++it) {
-    bool known = false;
+    bool known = Listed(vaulted, it.key());
     for (auto& [name, f] : fields) known = known || name == it.key();
     if (!known) {
       std::string list;
       for (auto& [name, f] : fields) list += (list.empty() ? "" : ", ") + name;
+      for (auto& v : vaulted) {
+        if (list.find(v) == std::string::npos) list += ", " + v;
+      }
       return err(Path(path, it.key()), "unknown field (allowed here: " + list + ")");
     }
   }
+  auto is_public = [&](const std::string& name) {
+    const std::string full = WithoutData(Path(path, name));
+    if (seal == nullptr || !Listed(seal->public_names, full)) return false;
+    seal->public_used.push_back(full);
+    return true;
+  };
   std::string union_chosen;
   std::string union_names;
   for (auto& named : fields) {  // (no structured binding: lambdas below capture f)
     const auto& name = named.first;
     auto& f = named.second;
     const std::string field = Path(path, name);
+    if (std::string plain = VaultedName(f); !plain.empty()) {
+      auto pt = in.find(plain);
+      if (pt == in.end()) {
+        // no plaintext: the commitment itself may be given (a replayed entry), handled below as Data
+      } else {
+        bool has_text_twin = false;
+        for (auto& [n2, f2] : fields) has_text_twin = has_text_twin || (n2 == plain && f2.getType().isText());
+        if (in.find(name) != in.end()) return err(field, "give '" + plain + "' or '" + name + "', not both");
+        if (has_text_twin && is_public(plain)) continue;  // the Text field takes it
+        if (!has_text_twin && seal && Listed(seal->public_names, WithoutData(Path(path, plain)))) {
+          return err(Path(path, plain), "is personal data and cannot be public: it is always kept in the vault");
+        }
+        MB_RETURN_IF_ERROR(SealFromJson(*pt, f, out, Path(path, plain), err, seal));
+        continue;
+      }
+    }
+    if (f.getType().isText() && Listed(vaulted, name) && in.find(name) != in.end() &&
+        !(seal && Listed(seal->public_names, WithoutData(field)))) {
+      continue;  // a free text not marked public: its $vaulted twin seals it
+    }
     auto it = in.find(name);
     if (InUnion(f)) {
       union_names += (union_names.empty() ? "" : ", ") + name;
@@ -189,20 +269,21 @@ Status StructFromJson(const json& in, DynamicStruct::Builder out, const std::str
     bool multiline = HasAnnotation(f, kMultilineId);
     if (type.isList()) {
       if (!it->is_array()) return err(field, "expected an array, got " + Shown(*it));
-      if (it->size() > kListElementsMax) return err(field, "more than " + std::to_string(kListElementsMax) + " elements");
+      const size_t max = type.asList().getElementType().isData() ? kDataListElementsMax : kListElementsMax;
+      if (it->size() > max) return err(field, "more than " + std::to_string(max) + " elements");
       auto list = out.init(f, static_cast<unsigned>(it->size())).as<capnp::DynamicList>();
       capnp::Type elem = type.asList().getElementType();
       for (size_t i = 0; i < it->size(); ++i) {
         MB_RETURN_IF_ERROR(ValueFromJson(
             (*it)[i], elem, multiline, field + "[" + std::to_string(i) + "]", err,
             [&](capnp::DynamicValue::Reader r) { list.set(static_cast<unsigned>(i), r); },
-            [&]() { return list[static_cast<unsigned>(i)].as<DynamicStruct>(); }));
+            [&]() { return list[static_cast<unsigned>(i)].as<DynamicStruct>(); }, seal));
       }
       continue;
     }
     MB_RETURN_IF_ERROR(ValueFromJson(
         *it, type, multiline, field, err, [&](capnp::DynamicValue::Reader r) { out.set(f, r); },
-        [&]() { return out.init(f).as<DynamicStruct>(); }));
+        [&]() { return out.init(f).as<DynamicStruct>(); }, seal));
   }
   if (!union_names.empty() && union_chosen.empty()) {
     return Status::InvalidArgument("line " + std::to_string(line) + ": " + (path.empty() ? "" : "'" + path + "' ") +
@@ -247,17 +328,30 @@ json ValueToJson(capnp::DynamicValue::Reader v, capnp::Type type) {
 
 }  // namespace
 
+std::vector<std::string> PublicFreeTexts(DynamicStruct::Reader in, const std::string& prefix) {
+  std::vector<std::string> out;
+  std::vector<std::string> vaulted;
+  for (auto f : in.getSchema().getFields()) {
+    if (std::string v = VaultedName(f); !v.empty()) vaulted.push_back(v);
+  }
+  for (auto f : in.getSchema().getFields()) {
+    if (!IsActive(in, f)) continue;
+    const std::string name = SnakeCase(f.getProto().getName().cStr());
+    if (f.getType().isStruct() && !f.getProto().isGroup() && in.has(f)) {
+      for (auto& p : PublicFreeTexts(in.get(f).as<DynamicStruct>(), prefix + name + ".")) out.push_back(p);
+    } else if (f.getType().isText() && in.has(f) && Listed(vaulted, name)) {
+      out.push_back(prefix + name);
+    }
+  }
+  return out;
+}
+
 json StructToJson(DynamicStruct::Reader in) {
   json out = json::object();
-  kj::Maybe<StructSchema::Field> active = in.which();
   for (auto f : in.getSchema().getFields()) {
-    if (InUnion(f)) {
-      KJ_IF_MAYBE(a, active) {
-        if (*a != f) continue;
-      } else {
-        continue;
-      }
-    } else if (f.getType().isText() || f.getType().isData() || f.getType().isList() || f.getType().isStruct()) {
+    if (!IsActive(in, f)) {
+      continue;
+    } else if (!InUnion(f) && (f.getType().isText() || f.getType().isData() || f.getType().isList() || f.getType().isStruct())) {
       if (!in.has(f)) continue;
     }
     out[SnakeCase(f.getProto().getName().cStr())] = ValueToJson(in.get(f), f.getType());
@@ -300,7 +394,7 @@ void MarkUsed(StructSchema schema, std::vector<bool>& used) {
 // What the stored-data check needs of each struct type, derived once from the compiled-in schema (constant
 // data, like a generated table): the mask of data bits some field uses, and where each field lives. The
 // check then reads the wire layout directly (AnyStruct), which is ~20x faster than the dynamic API.
-enum class Kind : uint8_t { kScalar, kEnum, kText, kData, kStruct, kEnumList, kTextList, kGroup };
+enum class Kind : uint8_t { kScalar, kEnum, kText, kData, kStruct, kEnumList, kTextList, kDataList, kGroup };
 
 struct StructInfo;
 struct FieldInfo {
@@ -361,8 +455,8 @@ void Collect(StructSchema schema, std::unordered_map<uint64_t, StructInfo>& out)
         nested.push_back(t.asStruct());
       } else if (t.isList()) {
         capnp::Type e = t.asList().getElementType();
-        assert((e.isEnum() || e.isText()) && "lists in the schema hold enums or text");
-        fi.kind = e.isEnum() ? Kind::kEnumList : Kind::kTextList;
+        assert((e.isEnum() || e.isText() || e.isData()) && "lists in the schema hold enums, text or digests");
+        fi.kind = e.isEnum() ? Kind::kEnumList : e.isText() ? Kind::kTextList : Kind::kDataList;
         if (e.isEnum()) fi.enumerants = static_cast<uint16_t>(e.asEnum().getEnumerants().size());
       }
     }
@@ -444,6 +538,14 @@ Status CheckAny(capnp::AnyStruct::Reader s, const StructInfo& info, const std::s
         if (list.size() > kListElementsMax) return Status::Corruption("field " + Path(path, f.name) + ": too many elements");
         for (uint16_t v : list) {
           if (v >= f.enumerants) return Status::Corruption("field " + Path(path, f.name) + ": unknown enumerant");
+        }
+        break;
+      }
+      case Kind::kDataList: {
+        auto list = p.getAs<capnp::List<capnp::Data>>();
+        if (list.size() > kDataListElementsMax) return Status::Corruption("field " + Path(path, f.name) + ": too many elements");
+        for (auto d : list) {
+          if (d.size() != kHashSize) return Status::Corruption("field " + Path(path, f.name) + ": an element is not 32 bytes");
         }
         break;
       }

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "minhbach/privacy.h"
 #include "minhbach/status.h"
 
 namespace minhbach::internal {
@@ -19,10 +20,24 @@ namespace minhbach::internal {
 inline constexpr size_t kTextBytesMax = 256;
 inline constexpr size_t kMultilineBytesMax = 2048;
 inline constexpr size_t kListElementsMax = 64;
+inline constexpr size_t kDataListElementsMax = 256;  // lists of commitments (an erasure's)
+
+// Where the plaintexts of $vaulted fields go while a line is parsed.
+struct SealContext {
+  std::string event_type;                  // e.g. "donation_received": the first part of each field name
+  std::vector<std::string> public_names;   // the line's "public" list: free texts kept in the log
+  std::vector<std::string> public_used;    // those that named a free text (the rest are an error)
+  std::vector<SealedField>* sealed = nullptr;
+};
 
 // Fills `out` from the JSON object `in`. Errors are InvalidArgument "line N: field 'path.x': ...".
+// A key naming a $vaulted field's plaintext sets that field to a random marker and adds the plaintext to
+// `seal->sealed` (docs/format/jsonl.md "Personal data").
 Status StructFromJson(const nlohmann::json& in, capnp::DynamicStruct::Builder out, const std::string& path,
-                      size_t line);
+                      size_t line, SealContext* seal);
+// The free texts of a struct (and the structs under it) that are set as public Text beside a $vaulted twin, as
+// JSON paths ("reason", "in_kind.valuation_basis"): what a JSON line lists in "public" to produce them.
+std::vector<std::string> PublicFreeTexts(capnp::DynamicStruct::Reader in, const std::string& prefix);
 // Renders a struct as JSON (absent optional pointers are left out).
 nlohmann::json StructToJson(capnp::DynamicStruct::Reader in);
 // Checks the stored-data rules on a struct and everything under it (Corruption naming the field): no

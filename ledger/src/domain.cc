@@ -15,6 +15,9 @@ std::string S(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
 Status Refuse(const std::string& msg) { return Status::InvalidArgument(msg); }
 
+// An override reason, public or in the vault.
+bool HasOverrideReason(schema::Disbursement::Reader e) { return e.hasOverrideReason() || e.hasOverrideReasonCommitment(); }
+
 // Ids become parts of state keys: a small, unambiguous alphabet.
 Status CheckId(const std::string& kind, const std::string& id) {
   if (id.empty() || id.size() > 64) return Refuse(kind + " id must be 1..64 characters");
@@ -125,6 +128,15 @@ std::string DomainState::Record(const std::string& key) const {
     for (int32_t m : it->second) paid.push_back(FormatMonth(m));
     return Dump({{"paid", paid}});
   }
+  if (kind == "g/") {
+    auto it = guardians_.find(id);
+    return it == guardians_.end() ? "" : Dump({{"child", it->second}});
+  }
+  if (kind == "x/") {
+    auto it = erasures_.find(id);
+    if (it == erasures_.end()) return "";
+    return Dump({{"first_seq", it->second.first_seq}, {"part", it->second.part}, {"parts", it->second.parts}});
+  }
   if (kind == "b/" || kind == "k/") {
     auto it = amounts_.find(key);
     return it == amounts_.end() ? "" : std::to_string(it->second);
@@ -197,6 +209,10 @@ Result<DomainState> DomainState::FromRecords(const std::map<std::string, std::st
           }
         } else if (kind == "a/") {
           for (const auto& m : j.at("paid")) st.allowances_[id].insert(Month(m));
+        } else if (kind == "g/") {
+          st.guardians_[id] = j.at("child");
+        } else if (kind == "x/") {
+          st.erasures_[id] = ErasureState{j.at("first_seq"), j.at("part"), j.at("parts")};
         } else {
           return Status::Corruption("unknown state record '" + key + "'");
         }
@@ -219,6 +235,8 @@ std::map<std::string, std::string> DomainState::Records() const {
   for (const auto& [id, t] : tables_) out["t/" + id] = Record("t/" + id);
   for (const auto& [id, e] : entitlements_) out["e/" + id] = Record("e/" + id);
   for (const auto& [id, a] : allowances_) out["a/" + id] = Record("a/" + id);
+  for (const auto& [id, g] : guardians_) out["g/" + id] = Record("g/" + id);
+  for (const auto& [id, x] : erasures_) out["x/" + id] = Record("x/" + id);
   for (const auto& [key, v] : amounts_) out[key] = std::to_string(v);
   for (uint64_t seq : reversed_) out[SeqKey20(seq)] = "1";
   return out;
@@ -249,6 +267,8 @@ void DomainState::Rollback() {
     else if (kind == "t/") tables_.erase(id);
     else if (kind == "e/") entitlements_.erase(id);
     else if (kind == "a/") allowances_.erase(id);
+    else if (kind == "g/") guardians_.erase(id);
+    else if (kind == "x/") erasures_.erase(id);
     else if (kind == "b/" || kind == "k/") amounts_.erase(key);
     else if (kind == "r/") reversed_.erase(std::stoull(id));
     if (!old.empty()) {
@@ -264,6 +284,8 @@ void DomainState::Rollback() {
       tables_.merge(r.tables_);
       entitlements_.merge(r.entitlements_);
       allowances_.merge(r.allowances_);
+      guardians_.merge(r.guardians_);
+      erasures_.merge(r.erasures_);
       amounts_.merge(r.amounts_);
       reversed_.merge(r.reversed_);
     }
@@ -566,7 +588,7 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
                                     FormatMonth(sp.first_month) + ".." + FormatMonth(sp.last_month) + ")");
           }
           if (sp.paid.count(month)) return Refuse("sponsorship '" + id + "' month " + FormatMonth(month) + " is already paid");
-          if (e.getAmount() != sp.MonthlyAt(month) && !e.hasOverrideReason()) {
+          if (e.getAmount() != sp.MonthlyAt(month) && !HasOverrideReason(e)) {
             return Refuse("instalment of " + std::to_string(e.getAmount()) + " differs from the agreed " +
                           std::to_string(sp.MonthlyAt(month)) + " a month (give override_reason)");
           }
@@ -577,7 +599,7 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
         else sp.paid.erase(month);
       } else {
         if (e.getKind() == schema::DisbursementKind::MONTHLY_ALLOWANCE) {
-          MB_RETURN_IF_ERROR(CheckAllowance(child, *ParseMonth(S(e.getMonth())), e.getAmount(), e.hasOverrideReason(), sign));
+          MB_RETURN_IF_ERROR(CheckAllowance(child, *ParseMonth(S(e.getMonth())), e.getAmount(), HasOverrideReason(e), sign));
         }
         if (e.getAmount() > 0) MB_RETURN_IF_ERROR(Move(bal(fund, sub), -sign * e.getAmount(), describe(fund, sub)));
       }
@@ -642,6 +664,23 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
                                                  e.hasToMonth() ? *ParseMonth(S(e.getToMonth())) : kOpenEnded});
       return Status::Ok();
     }
+    case P::GUARDIAN_REGISTERED: {
+      if (reversing) break;
+      auto e = p.getGuardianRegistered();
+      std::string id = S(e.getGuardian()), child = S(e.getChild());
+      MB_RETURN_IF_ERROR(CheckId("guardian", id));
+      MB_RETURN_IF_ERROR(need_child(child));
+      if (guardians_.count(id)) return Refuse("guardian '" + id + "' is already registered");
+      Touch("g/" + id);
+      guardians_[id] = child;
+      return Status::Ok();
+    }
+    case P::PUBLICATION_POLICY_SET:
+      if (reversing) break;
+      return need_fund(S(p.getPublicationPolicySet().getFund())).status();
+    case P::ERASURE:
+      if (reversing) return Refuse("an erasure cannot be reversed: the data it erased is gone");
+      return ApplyErasure(seq, p.getErasure());
     case P::EXPENSE: {
       auto e = p.getExpense();
       std::string fund = S(e.getFund()), prog = S(e.getProgramme());
@@ -659,6 +698,42 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
                   "or entitlement determination)");
   }
   return Refuse(at + "unknown event type");
+}
+
+Status DomainState::ApplyErasure(uint64_t seq, schema::Erasure::Reader e) {
+  const std::string id = S(e.getSubject());
+  if (!donors_.count(id) && !children_.count(id) && !guardians_.count(id)) {
+    return Refuse("subject '" + id + "' is not a registered donor, child or guardian");
+  }
+  auto it = erasures_.find(id);
+  const bool done = it != erasures_.end() && it->second.part == it->second.parts;
+  if (done) return Refuse("subject '" + id + "' was already erased at entry " + std::to_string(it->second.first_seq));
+  if (e.getPart() == 1) {
+    if (it != erasures_.end()) return Refuse("erasure of '" + id + "' is already under way (part 1 was given)");
+    Touch("x/" + id);
+    erasures_[id] = ErasureState{seq, 1, e.getParts()};
+    return Status::Ok();
+  }
+  if (it == erasures_.end() || it->second.part + 1 != e.getPart() || it->second.parts != e.getParts()) {
+    return Refuse("erasure of '" + id + "': part " + std::to_string(e.getPart()) + " of " + std::to_string(e.getParts()) +
+                  " does not follow the parts already recorded");
+  }
+  Touch("x/" + id);
+  it->second.part = e.getPart();
+  return Status::Ok();
+}
+
+std::optional<uint64_t> DomainState::ErasedAt(const std::string& subject) const {
+  auto it = erasures_.find(subject);
+  if (it == erasures_.end() || it->second.part != it->second.parts) return std::nullopt;
+  return it->second.first_seq;
+}
+
+std::string DomainState::SubjectKind(const std::string& id) const {
+  if (donors_.count(id)) return "donor";
+  if (children_.count(id)) return "child";
+  if (guardians_.count(id)) return "guardian";
+  return "";
 }
 
 }  // namespace minhbach

@@ -291,6 +291,23 @@ std::string DraftToJsonLine(const EventDraft& d) {
   j["type"] = PayloadTypeName(reader->payload());
   j["idempotency_key"] = d.idempotency_key;
   j["data"] = PayloadData(reader->payload());
+  // Public free texts are listed so the line parses to the same draft; sealed plaintexts take the place of their
+  // markers (the commitment field "<name>_commitment" holds the marker).
+  auto dyn = capnp::toDynamic(reader->payload());
+  KJ_IF_MAYBE(member, dyn.which()) {
+    if (member->getType().isStruct()) {
+      auto pub = internal::PublicFreeTexts(dyn.get(*member).as<capnp::DynamicStruct>(), "");
+      if (!pub.empty()) j["public"] = pub;
+    }
+  }
+  const std::string type = j["type"];
+  for (const SealedField& s : d.sealed) {
+    std::string path = s.field.substr(type.size() + 1);
+    json* at = &j["data"];
+    for (size_t dot; (dot = path.find('.')) != std::string::npos; path = path.substr(dot + 1)) at = &(*at)[path.substr(0, dot)];
+    at->erase(path + "_commitment");
+    (*at)[path] = s.value;
+  }
   return Dump(j);
 }
 
@@ -348,8 +365,8 @@ Result<EventDraft> ParseJsonLine(std::string_view line, size_t line_no) {
   if (!dup.empty()) return msg_at("duplicate field '" + dup + "'");
   if (!j.is_object()) return msg_at("expected a JSON object");
   for (auto it = j.begin(); it != j.end(); ++it) {
-    if (it.key() != "type" && it.key() != "idempotency_key" && it.key() != "data") {
-      return msg_at("unknown field '" + it.key() + "' (allowed: type, idempotency_key, data)");
+    if (it.key() != "type" && it.key() != "idempotency_key" && it.key() != "data" && it.key() != "public") {
+      return msg_at("unknown field '" + it.key() + "' (allowed: type, idempotency_key, data, public)");
     }
   }
   auto type = j.find("type");
@@ -373,12 +390,33 @@ Result<EventDraft> ParseJsonLine(std::string_view line, size_t line_no) {
   EventDraft d;
   d.line = line_no;
   d.idempotency_key = key->get<std::string>();
+  internal::SealContext seal;
+  seal.event_type = type->get<std::string>();
+  seal.sealed = &d.sealed;
+  if (auto pub = j.find("public"); pub != j.end()) {
+    if (!pub->is_array() || pub->size() > internal::kListElementsMax) {
+      return msg_at("field 'public': expected an array of the free-text fields to keep in the log");
+    }
+    for (const auto& n : *pub) {
+      if (!n.is_string()) return msg_at("field 'public': expected field names, got " + n.dump());
+      seal.public_names.push_back(n.get<std::string>());
+    }
+  }
   Status s = Catching(Status::Code::kInvalidArgument, ("line " + std::to_string(line_no)).c_str(), [&]() -> Status {
     capnp::MallocMessageBuilder msg;
     auto root = msg.initRoot<schema::Entry>();
     auto payload = capnp::toDynamic(root.getPayload());
     KJ_IF_MAYBE(f, member) {
-      MB_RETURN_IF_ERROR(internal::StructFromJson(*data, payload.init(*f).as<capnp::DynamicStruct>(), "data", line_no));
+      MB_RETURN_IF_ERROR(
+          internal::StructFromJson(*data, payload.init(*f).as<capnp::DynamicStruct>(), "data", line_no, &seal));
+    }
+    for (const std::string& n : seal.public_names) {
+      bool used = false;
+      for (const std::string& u : seal.public_used) used = used || u == n;
+      if (!used) {
+        return msg_at("field 'public': '" + n + "' is not a free text given in this " + seal.event_type +
+                      " (only free texts such as memo, reason or description can be public)");
+      }
     }
     MB_RETURN_IF_ERROR(ValidateEventFields(root.asReader().getPayload(), line_no));
     d.payload = CanonicalBytes(root.asReader());

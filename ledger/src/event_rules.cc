@@ -4,6 +4,7 @@
 #include <string>
 
 #include "minhbach/money.h"
+#include "minhbach/privacy.h"
 
 namespace minhbach {
 namespace {
@@ -29,6 +30,16 @@ struct Rules {
     Status s = CheckDate(std::string_view(t.cStr(), t.size()));
     return s.ok() ? s : Bad(field, s.message());
   }
+  // A free text kept public (in the log) or private (a commitment to the vault): `required` = exactly one.
+  Status FreeText(const char* field, bool has_text, capnp::Text::Reader text, bool has_commitment, bool required) const {
+    if (has_text && has_commitment) return Bad(field, "is both public and in the vault: give one");
+    if (required && !has_text && !has_commitment) return Bad(field, "is required");
+    return has_text ? Public(field, text) : Status::Ok();
+  }
+  Status Public(const char* field, capnp::Text::Reader text) const {
+    Status s = CheckPublicText(std::string_view(text.cStr(), text.size()));
+    return s.ok() ? s : Bad(field, "a public text " + s.message());
+  }
   // restriction + restrictedTo: an id exactly when restricted.
   Status Restricted(schema::Restriction r, bool has_id, const char* id_field) const {
     if (r == schema::Restriction::UNRESTRICTED && has_id) return Bad(id_field, "given, but the money is unrestricted");
@@ -42,9 +53,27 @@ struct Rules {
 Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line) {
   Rules r{line};
   switch (p.which()) {
-    case schema::Entry::Payload::NOTE:
-      return r.NonNegative("amount", p.getNote().getAmount());
-    case schema::Entry::Payload::REVERSAL:
+    case schema::Entry::Payload::NOTE: {
+      auto e = p.getNote();
+      MB_RETURN_IF_ERROR(r.Public("subject", e.getSubject()));
+      MB_RETURN_IF_ERROR(r.FreeText("memo", e.hasMemo(), e.getMemo(), e.hasMemoCommitment(), false));
+      return r.NonNegative("amount", e.getAmount());
+    }
+    case schema::Entry::Payload::REVERSAL: {
+      auto e = p.getReversal();
+      return r.FreeText("reason", e.hasReason(), e.getReason(), e.hasReasonCommitment(), true);
+    }
+    case schema::Entry::Payload::ERASURE: {
+      auto e = p.getErasure();
+      if (e.getPart() < 1 || e.getPart() > e.getParts()) return r.Bad("part", "must be 1..parts");
+      return r.Public("reason", e.getReason());
+    }
+    case schema::Entry::Payload::PUBLICATION_POLICY_SET:
+      if (p.getPublicationPolicySet().getIndividuals() == schema::Display::NAME) {
+        return r.Bad("individuals", "individuals' names are never published: initials or anonymous");
+      }
+      return Status::Ok();
+    case schema::Entry::Payload::GUARDIAN_REGISTERED:
       return Status::Ok();
     case schema::Entry::Payload::FUND_OPENED:
       if (p.getFundOpened().getCurrency() != "VND") {
@@ -61,9 +90,19 @@ Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line) {
       }
       return Status::Ok();
     }
-    case schema::Entry::Payload::PROGRAMME_CLOSED:
-    case schema::Entry::Payload::DONOR_REGISTERED:
+    case schema::Entry::Payload::PROGRAMME_CLOSED: {
+      auto e = p.getProgrammeClosed();
+      return r.FreeText("reason", e.hasReason(), e.getReason(), e.hasReasonCommitment(), true);
+    }
+    case schema::Entry::Payload::DONOR_REGISTERED: {
+      auto e = p.getDonorRegistered();
+      if (e.getKind() == schema::DonorKind::INDIVIDUAL && e.hasDisplayName()) {
+        return r.Bad("display_name", "an individual's name is personal data: give it as 'name' (kept in the vault; "
+                                     "shown as the fund's publication policy says)");
+      }
+      if (e.hasDisplayName()) return r.Public("display_name", e.getDisplayName());
       return Status::Ok();
+    }
     case schema::Entry::Payload::CHILD_REGISTERED: {
       auto e = p.getChildRegistered();
       MB_RETURN_IF_ERROR(r.Month("birth_month", e.getBirthMonth()));
@@ -82,6 +121,9 @@ Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line) {
       MB_RETURN_IF_ERROR(r.Date("value_date", e.getValueDate()));
       MB_RETURN_IF_ERROR(r.Restricted(e.getRestriction(), e.hasRestrictedTo(), "restricted_to"));
       if (e.isCash()) return r.Positive("cash.amount", e.getCash().getAmount());
+      auto k = e.getInKind();
+      MB_RETURN_IF_ERROR(r.FreeText("in_kind.valuation_basis", k.hasValuationBasis(), k.getValuationBasis(),
+                                    k.hasValuationBasisCommitment(), true));
       MB_RETURN_IF_ERROR(r.Positive("in_kind.quantity", e.getInKind().getQuantity()));
       return r.NonNegative("in_kind.unit_value", e.getInKind().getUnitValue());
     }
@@ -96,17 +138,23 @@ Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line) {
       if (e.getPaymentDay() < 1 || e.getPaymentDay() > 28) return r.Bad("payment_day", "must be 1..28");
       return Status::Ok();
     }
-    case schema::Entry::Payload::SPONSORSHIP_ENDED:
-      return r.Month("last_month", p.getSponsorshipEnded().getLastMonth());
+    case schema::Entry::Payload::SPONSORSHIP_ENDED: {
+      auto e = p.getSponsorshipEnded();
+      MB_RETURN_IF_ERROR(r.FreeText("reason", e.hasReason(), e.getReason(), e.hasReasonCommitment(), true));
+      return r.Month("last_month", e.getLastMonth());
+    }
     case schema::Entry::Payload::ALLOCATION: {
       auto e = p.getAllocation();
       MB_RETURN_IF_ERROR(r.Positive("amount", e.getAmount()));
+      MB_RETURN_IF_ERROR(r.FreeText("memo", e.hasMemo(), e.getMemo(), e.hasMemoCommitment(), false));
       if (e.getFromFund() == e.getToFund()) return r.Bad("to_fund", "is the same fund as from_fund");
       return r.Restricted(e.getRestriction(), e.hasRestrictedTo(), "restricted_to");
     }
     case schema::Entry::Payload::DISBURSEMENT: {
       auto e = p.getDisbursement();
       MB_RETURN_IF_ERROR(r.NonNegative("amount", e.getAmount()));
+      MB_RETURN_IF_ERROR(r.FreeText("override_reason", e.hasOverrideReason(), e.getOverrideReason(),
+                                    e.hasOverrideReasonCommitment(), false));
       if (e.hasItem() != (e.getQuantity() != 0)) return r.Bad("quantity", "item and quantity go together");
       MB_RETURN_IF_ERROR(r.NonNegative("quantity", e.getQuantity()));
       if (e.getAmount() == 0 && !e.hasItem()) return r.Bad("amount", "a disbursement pays an amount or gives goods");
@@ -124,6 +172,7 @@ Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line) {
     }
     case schema::Entry::Payload::SPONSORSHIP_AMENDED: {
       auto e = p.getSponsorshipAmended();
+      MB_RETURN_IF_ERROR(r.FreeText("reason", e.hasReason(), e.getReason(), e.hasReasonCommitment(), true));
       MB_RETURN_IF_ERROR(r.Month("effective_month", e.getEffectiveMonth()));
       MB_RETURN_IF_ERROR(r.NonNegative("monthly_amount", e.getMonthlyAmount()));
       if (e.hasLastMonth()) MB_RETURN_IF_ERROR(r.Month("last_month", e.getLastMonth()));
@@ -153,6 +202,7 @@ Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line) {
     case schema::Entry::Payload::EXPENSE: {
       auto e = p.getExpense();
       MB_RETURN_IF_ERROR(r.Positive("amount", e.getAmount()));
+      MB_RETURN_IF_ERROR(r.FreeText("description", e.hasDescription(), e.getDescription(), e.hasDescriptionCommitment(), true));
       if (e.hasValueDate()) MB_RETURN_IF_ERROR(r.Date("value_date", e.getValueDate()));
       if (e.getPaidFrom() == schema::Restriction::CHILD) return r.Bad("paid_from", "expenses cannot use a child's money");
       if ((e.getPaidFrom() == schema::Restriction::PROGRAMME) != e.hasProgramme()) {

@@ -1,5 +1,6 @@
 #include "minhbach/ledger.h"
 
+#include <capnp/message.h>
 #include <fcntl.h>
 #include <rocksdb/cache.h>
 #include <rocksdb/filter_policy.h>
@@ -17,6 +18,8 @@
 #include <unordered_map>
 
 #include "ledger_impl.h"
+#include "minhbach/text.h"
+#include "minhbach/privacy.h"
 
 namespace minhbach {
 namespace fs = std::filesystem;
@@ -233,9 +236,10 @@ Status LoadTail(Ledger::Impl& impl) {
 
 Status LoadTailChecked(Ledger::Impl& impl) {
   MB_ASSIGN_OR_RETURN(std::string format, impl.Get(impl.meta, kMetaFormat, "format record"));
-  if (format == "minhbach-ledger-1" || format == "minhbach-ledger-2") {
+  if (format == "minhbach-ledger-1" || format == "minhbach-ledger-2" || format == "minhbach-ledger-3") {
     return Status::InvalidArgument("ledger format '" + format + "' is older than this build's ('" +
-                                   std::string(kFormatVersion) + "'); there is no migration yet");
+                                   std::string(kFormatVersion) + "': personal data now lives in a vault beside "
+                                   "the log); there is no migration: make a new ledger and append its events again");
   }
   if (format != kFormatVersion) return Status::Corruption("unknown ledger format '" + format + "'");
   MB_ASSIGN_OR_RETURN(impl.origin, impl.Get(impl.meta, kMetaOrigin, "origin record"));
@@ -305,6 +309,71 @@ Status LoadTailChecked(Ledger::Impl& impl) {
 
 }  // namespace
 
+// Whose personal data a sealed field of this payload is: the person the event names; texts of events that
+// name no person are filed under "ledger" (docs/threat-model.md "Privacy").
+std::string VaultSubject(schema::Entry::Payload::Reader p, const DomainState& domain) {
+  using P = schema::Entry::Payload;
+  auto s = [](capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); };
+  auto sponsored = [&](capnp::Text::Reader id) {
+    auto it = domain.sponsorships().find(s(id));
+    return it == domain.sponsorships().end() ? std::string("ledger") : it->second.child;
+  };
+  switch (p.which()) {
+    case P::DONOR_REGISTERED: return s(p.getDonorRegistered().getDonor());
+    case P::DONATION_RECEIVED: return s(p.getDonationReceived().getDonor());
+    case P::GUARDIAN_REGISTERED: return s(p.getGuardianRegistered().getGuardian());
+    case P::DISBURSEMENT: return s(p.getDisbursement().getChild());
+    case P::SPONSORSHIP_ENDED: return sponsored(p.getSponsorshipEnded().getSponsorship());
+    case P::SPONSORSHIP_AMENDED: return sponsored(p.getSponsorshipAmended().getSponsorship());
+    default: return "ledger";
+  }
+}
+
+Status Ledger::Impl::Seal(EventDraft* d, uint64_t seq, std::vector<VaultRecord>* records) const {
+  for (const SealedField& f : d->sealed) {
+    VaultRecord r;
+    r.salt = RandomSalt();
+    r.commitment = Commitment(f.field, r.salt, f.value);
+    r.field = f.field;
+    r.value = f.value;
+    r.seq = seq;
+    r.idempotency_key = d->idempotency_key;
+    MB_RETURN_IF_ERROR(PatchMarker(&d->payload, f.marker, r.commitment));
+    records->push_back(std::move(r));
+  }
+  return Status::Ok();
+}
+
+Status Ledger::Impl::Reseal(const EventDraft& d, std::string* payload) const {
+  MB_ASSIGN_OR_RETURN(std::vector<VaultRecord> stored, vault->ForKey(d.idempotency_key));
+  for (const SealedField& f : d.sealed) {
+    for (const VaultRecord& r : stored) {
+      if (r.field == f.field && r.value == f.value) {
+        MB_RETURN_IF_ERROR(PatchMarker(payload, f.marker, r.commitment));
+        break;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+void Ledger::Impl::FileRecords(uint64_t seq, schema::Entry::Payload::Reader p, std::vector<VaultRecord>* records) const {
+  const std::string subject = VaultSubject(p, domain);
+  for (auto it = records->rbegin(); it != records->rend() && it->seq >= seq; ++it) {
+    if (it->seq == seq) it->subject = subject;
+  }
+}
+
+Status PatchMarker(std::string* payload, const Hash& marker, const Hash& commitment) {
+  const std::string_view m(reinterpret_cast<const char*>(marker.data()), kHashSize);
+  const size_t at = payload->find(m);
+  if (at == std::string::npos || payload->find(m, at + 1) != std::string::npos) {
+    return Status::InvalidArgument("a sealed field's marker is not in the draft exactly once (a draft not made by the parser?)");
+  }
+  std::memcpy(payload->data() + at, commitment.data(), kHashSize);
+  return Status::Ok();
+}
+
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Ledger::~Ledger() = default;
 
@@ -327,6 +396,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const std
   impl->options = std::move(options);
   impl->options.read_only = false;
   MB_RETURN_IF_ERROR(OpenDb(*impl, /*create=*/true));
+  MB_ASSIGN_OR_RETURN(impl->vault, Vault::Create(dir, impl->log));
   rocksdb::WriteBatch wb;
   wb.Put(impl->meta, kMetaFormat, kFormatVersion);
   wb.Put(impl->meta, kMetaOrigin, origin);
@@ -354,12 +424,14 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared
   if (!impl->options.clock) impl->options.clock = SystemClockMicros;
   MB_RETURN_IF_ERROR(OpenDb(*impl, /*create=*/false));
   MB_RETURN_IF_ERROR(LoadTail(*impl).WithContext("opening ledger " + dir));
+  MB_ASSIGN_OR_RETURN(impl->vault, Vault::Open(dir, impl->log, impl->options.read_only));
   impl->log->debug("opened ledger {} at size {}", dir, impl->size);
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
 
 const std::string& Ledger::origin() const { return impl_->origin; }
 const Verifier& Ledger::verifier() const { return *impl_->verifier; }
+Vault& Ledger::vault() const { return *impl_->vault; }
 uint64_t Ledger::size() const { return impl_->size; }
 Hash Ledger::root() const { return impl_->builder.Root(impl_->sha); }
 
@@ -402,10 +474,13 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
     uint64_t existing = DecodeBE64(found[i].ToStringView());
     MB_ASSIGN_OR_RETURN(std::string bytes, GetEntry(existing));
     MB_ASSIGN_OR_RETURN(Entry old, DecodeEntry(bytes));
-    if (old.idempotency_key != events[i].idempotency_key || old.payload != events[i].payload) {
+    std::string retry = events[i].payload;
+    if (!events[i].sealed.empty()) MB_RETURN_IF_ERROR(m.Reseal(events[i], &retry).WithContext(where(i)));
+    if (old.idempotency_key != events[i].idempotency_key || old.payload != retry) {
       return Status::InvalidArgument(where(i) + ": idempotency key '" + events[i].idempotency_key +
                                      "' is already used by entry " + std::to_string(existing) +
-                                     " with different content");
+                                     " with different content" +
+                                     (events[i].sealed.empty() ? "" : " (or with personal data since erased)"));
     }
     skip[i] = true;
     result.duplicates.push_back({i, events[i].line, existing});
@@ -431,12 +506,29 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
     if (!skip[i]) order.push_back(i);
   }
   const size_t n = order.size();
+  // Personal data: each sealed plaintext gets a fresh salt; its commitment replaces the marker in a copy of the
+  // draft, and the value goes to the vault (subjects are filled in below, once the domain state knows them).
+  std::vector<EventDraft> sealed_drafts;
+  std::vector<const EventDraft*> ev(events.size());
+  std::vector<VaultRecord> records;
+  for (size_t i = 0; i < events.size(); ++i) ev[i] = &events[i];
+  for (size_t j = 0; j < n; ++j) {
+    if (events[order[j]].sealed.empty()) continue;
+    sealed_drafts.reserve(n);
+    sealed_drafts.push_back(events[order[j]]);
+    Status st = m.Seal(&sealed_drafts.back(), m.size + j, &records).WithContext(where(order[j]));
+    if (!st.ok()) {
+      m.domain.Rollback();
+      return st;
+    }
+    ev[order[j]] = &sealed_drafts.back();
+  }
   batch_bytes.resize(n);
   std::vector<size_t> prev_offsets(n);
   std::vector<Status> encoded(n);
   auto encode = [&](size_t lo, size_t hi) {
     for (size_t j = lo; j < hi; ++j) {
-      encoded[j] = EncodeEntryUnchained(m.size + j, now, ctx, events[order[j]], &batch_bytes[j], &prev_offsets[j]);
+      encoded[j] = EncodeEntryUnchained(m.size + j, now, ctx, *ev[order[j]], &batch_bytes[j], &prev_offsets[j]);
     }
   };
   if (n >= kParallelEncodeMin) {
@@ -462,6 +554,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
       // The domain invariants, in log order: a refusal rejects the whole batch.
       EntryReader reader = EntryReader::OpenTrusted(bytes);
       st = m.domain.Apply(seq, reader.payload(), lookup).WithContext(where(i));
+      if (st.ok() && !ev[i]->sealed.empty()) m.FileRecords(seq, reader.payload(), &records);
     }
     if (!st.ok()) {
       m.domain.Rollback();
@@ -498,11 +591,22 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
 
   // 3. One synced write: the commit point.
   const auto t_encode = std::chrono::steady_clock::now();
+  // The vault first: a crash between the two writes leaves records no entry refers to, never an entry whose
+  // personal data is missing.
+  if (!records.empty()) {
+    if (Status v = m.vault->Put(records); !v.ok()) {
+      m.domain.Rollback();
+      return v;
+    }
+  }
   rocksdb::WriteOptions wo;
   wo.sync = m.options.sync;
   Status written = FromRocks(m.db->Write(wo, &wb), "appending batch");
   if (!written.ok()) {
     m.domain.Rollback();
+    if (!records.empty()) {
+      if (Status r = m.vault->Remove(records); !r.ok()) m.log->warn("could not remove unused vault records: {}", r.ToString());
+    }
     return written;
   }
   m.domain.Commit();
@@ -514,6 +618,71 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   m.size = seq;
   m.last_leaf = prev;
   return result;
+}
+
+namespace {
+
+// One part of an erasure: the draft built directly (no parser: the commitments are binary).
+EventDraft ErasureDraft(const std::string& subject, const std::string& reason, const std::vector<Hash>& commitments,
+                        size_t from, size_t count, uint16_t part, uint16_t parts, uint64_t at_size) {
+  capnp::MallocMessageBuilder msg;
+  auto e = msg.initRoot<schema::Entry>().getPayload().initErasure();
+  e.setSubject(subject);
+  e.setReason(reason);
+  e.setPart(part);
+  e.setParts(parts);
+  auto list = e.initCommitments(static_cast<unsigned>(count));
+  for (size_t i = 0; i < count; ++i) {
+    list.set(static_cast<unsigned>(i), capnp::Data::Reader(commitments[from + i].data(), kHashSize));
+  }
+  kj::Array<capnp::word> words = capnp::canonicalize(msg.getRoot<schema::Entry>().asReader());
+  auto bytes = words.asBytes();
+  EventDraft d;
+  d.idempotency_key = "erasure:" + subject + ":" + std::to_string(at_size) + ":" + std::to_string(part);
+  d.payload.assign(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  return d;
+}
+
+}  // namespace
+
+Result<Ledger::ErasureResult> Ledger::Erase(const std::string& subject, const std::string& reason,
+                                            const AppendContext& ctx) {
+  Impl& m = *impl_;
+  if (m.options.read_only) return Status::InvalidArgument("ledger was opened read-only");
+  MB_RETURN_IF_ERROR(CheckPublicText(reason).WithContext("--reason: a public text"));
+  if (reason.empty() || reason.size() > 2048 || !IsCleanUtf8(reason, true)) {
+    return Status::InvalidArgument("--reason: 1..2048 bytes of UTF-8 text expected");
+  }
+  MB_ASSIGN_OR_RETURN(std::vector<VaultRecord> records, m.vault->ForSubject(subject));
+  ErasureResult out;
+  if (auto at = m.domain.ErasedAt(subject)) {
+    if (records.empty()) {
+      return Status::InvalidArgument("subject '" + subject + "' was already erased at entry " + std::to_string(*at));
+    }
+    m.log->warn("completing the interrupted erasure of {} (entry {})", subject, *at);
+    out.first_seq = *at;
+  } else {
+    if (m.domain.SubjectKind(subject).empty()) {
+      return Status::InvalidArgument("subject '" + subject + "' is not a registered donor, child or guardian");
+    }
+    std::vector<Hash> commitments;
+    for (const VaultRecord& r : records) commitments.push_back(r.commitment);
+    constexpr size_t kPer = 256;
+    const size_t parts = commitments.empty() ? 1 : (commitments.size() + kPer - 1) / kPer;
+    if (parts > 65535) return Status::InvalidArgument("subject '" + subject + "' has too many commitments to erase");
+    std::vector<EventDraft> drafts;
+    for (size_t p = 0; p < parts; ++p) {
+      const size_t from = p * kPer, count = std::min(kPer, commitments.size() - std::min(from, commitments.size()));
+      drafts.push_back(ErasureDraft(subject, reason, commitments, from, count, static_cast<uint16_t>(p + 1),
+                                    static_cast<uint16_t>(parts), m.size));
+    }
+    MB_ASSIGN_OR_RETURN(AppendResult appended, Append(drafts, ctx));
+    out.first_seq = appended.first_seq;
+    out.parts = parts;
+    out.commitments = commitments.size();
+  }
+  MB_ASSIGN_OR_RETURN(out.records, m.vault->EraseSubject(subject));
+  return out;
 }
 
 Result<std::string> Ledger::GetEntry(uint64_t seq) const {

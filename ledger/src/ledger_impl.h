@@ -9,6 +9,7 @@
 
 #include "minhbach/domain.h"
 #include "minhbach/ledger.h"
+#include "minhbach/vault.h"
 
 namespace spdlog {
 class logger;
@@ -26,11 +27,13 @@ inline constexpr const char* kMetaHead = "head";      // size (8 BE) || leaf has
 inline constexpr const char* kMetaOrigin = "origin";
 inline constexpr const char* kMetaVkey = "vkey";
 inline constexpr const char* kMetaFormat = "format";
-inline constexpr const char* kFormatVersion = "minhbach-ledger-3";  // 2: "state" family; 3: allowances
+inline constexpr const char* kFormatVersion = "minhbach-ledger-4";  // 2: "state" family; 3: allowances; 4: vault
 inline constexpr const char* kMetaCheckpointPrefix = "cp/";  // "cp/" || number (8 BE) -> signed note
 inline constexpr const char* kMetaCosignaturePrefix = "cs/";  // "cs/" || number (8 BE) || witness vkey -> signature line
 
 std::string SeqKey(uint64_t seq);
+// Puts `commitment` where `marker` is in a draft payload (it must be there exactly once).
+Status PatchMarker(std::string* payload, const Hash& marker, const Hash& commitment);
 uint64_t DecodeBE64(std::string_view bytes);
 // Converts a RocksDB status into ours, with context.
 Status FromRocks(const rocksdb::Status& s, const std::string& context);
@@ -55,6 +58,13 @@ class Ledger::Impl {
   TreeBuilder builder;
   DomainState domain;
   mutable Sha256 sha;
+  std::unique_ptr<Vault> vault;
+
+  // Personal data on the append path (docs/format/commitment.md): fresh salts and commitments for a new entry's
+  // sealed fields; the stored salts again for a retry; each record filed under its subject once applied.
+  Status Seal(EventDraft* d, uint64_t seq, std::vector<VaultRecord>* records) const;
+  Status Reseal(const EventDraft& d, std::string* payload) const;
+  void FileRecords(uint64_t seq, schema::Entry::Payload::Reader p, std::vector<VaultRecord>* records) const;
 
   ~Impl();
   Result<std::string> Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key, const char* what) const;

@@ -103,7 +103,7 @@ json ToJson(const Statement& s) {
   for (const auto& r : s.rows) {
     rows.push_back({{"seq", r.seq}, {"date", r.date}, {"side", r.side}, {"amount", r.amount}, {"type", r.type},
                     {"channel", r.channel}, {"bank_ref", r.bank_ref}, {"counterparty", r.counterparty}, {"fund", r.fund},
-                    {"description", r.description}, {"reverses", r.reverses}});
+                    {"description", r.description}, {"reverses", r.reverses}, {"donor", r.donor}});
   }
   return {{"fund", s.fund}, {"from", s.from}, {"to", s.to}, {"ref", s.ref}, {"opening", s.opening},
           {"credits", s.credits}, {"debits", s.debits}, {"closing", s.closing}, {"rows", rows}};

@@ -8,7 +8,7 @@ namespace {
 
 // A cash movement of one fund, as a statement shows it.
 struct CashMove {
-  std::string fund, side, type, channel, bank_ref, counterparty, description, value_date;
+  std::string fund, side, type, channel, bank_ref, counterparty, description, value_date, donor;
   Amount amount = 0;
 };
 
@@ -49,11 +49,10 @@ class StatementModel final : public Model {
         m.channel = EnumName(e.getCash().getChannel());
         m.bank_ref = S(e.getCash().getBankRef());
         m.counterparty = MaskAccountNumbers(name);
+        m.donor = S(e.getDonor());
         m.description = e.getRestriction() == schema::Restriction::UNRESTRICTED
                             ? "" : "for " + SubAccount(e.getRestriction(), S(e.getRestrictedTo()));
-        if (e.hasDetails()) {
-          m.description += (m.description.empty() ? "" : ": ") + MaskAccountNumbers(S(e.getDetails()));
-        }
+        // The bank's text of the line is in the vault (it names the sender): never in a read model.
         m.value_date = S(e.getValueDate());
         m.amount = e.getCash().getAmount();
         out.push_back(std::move(m));
@@ -64,7 +63,7 @@ class StatementModel final : public Model {
         CashMove m;
         m.type = "allocation";
         m.amount = e.getAmount();
-        m.description = MaskAccountNumbers(S(e.getMemo()));
+        m.description = MaskAccountNumbers(S(e.getMemo()));  // public memo only; a private one is in the vault
         m.fund = S(e.getFromFund());
         m.side = "debit";
         m.counterparty = "to fund " + S(e.getToFund());
@@ -112,7 +111,7 @@ class StatementModel final : public Model {
   Status StatementRowPut(uint64_t seq, const std::string& date, const CashMove& m, uint64_t reverses) {
     json row = {{"side", m.side}, {"amount", m.amount}, {"type", m.type}, {"channel", m.channel},
                 {"bank_ref", m.bank_ref}, {"counterparty", m.counterparty}, {"description", m.description},
-                {"reverses", reverses}};
+                {"reverses", reverses}, {"donor", m.donor}};
     // Two moves of one entry in one fund cannot happen (an allocation's funds differ), so the key is unique.
     Put("st/" + K(m.fund) + "/" + date + "/" + Seq20(seq), JsonText(row));
     Amount net = m.side == "credit" ? m.amount : -m.amount;
@@ -172,6 +171,7 @@ StatementRow StatementRowFrom(std::string_view key, std::string_view value) {
   r.counterparty = j.at("counterparty");
   r.description = j.at("description");
   r.reverses = j.at("reverses");
+  r.donor = j.at("donor");
   return r;
 }
 

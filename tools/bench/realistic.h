@@ -83,7 +83,7 @@ class RealisticStream {
       if (d % 3 == 0) {
         Add("donor_registered", R"({"donor":"D-)" + std::to_string(d) + R"(","kind":"individual"})");
       } else {
-        Add("donor_registered", R"({"donor":"D-)" + std::to_string(d) + R"(","display_name":"Nhà hảo tâm )" + std::to_string(d) +
+        Add("donor_registered", R"({"donor":"D-)" + std::to_string(d) + (d % 7 == 0 ? R"(","display_name":"Công ty )" : R"(","name":"Nhà hảo tâm )") + std::to_string(d) +
                                     R"(","kind":")" + (d % 7 == 0 ? "organisation" : "individual") + R"("})");
       }
     }

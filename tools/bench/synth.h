@@ -42,7 +42,7 @@ class DomainStream {
     lines.push_back(Line("fund_opened", R"({"fund":"F-QNG","name":"Quỹ Bảo trợ trẻ em tỉnh Quảng Ngãi","organisation":"Sở LĐTBXH","currency":"VND"})"));
     lines.push_back(Line("programme_opened", R"({"programme":"P-NQ68","fund":"F-QNG","name":"Nghị quyết 68","legal_basis":"Nghị quyết 68/NQ-CP"})"));
     for (int d = 0; d < 50; ++d) {
-      lines.push_back(Line("donor_registered", R"({"donor":"D-)" + std::to_string(d) + R"(","display_name":"Nhà hảo tâm )" +
+      lines.push_back(Line("donor_registered", R"({"donor":"D-)" + std::to_string(d) + R"(","name":"Nhà hảo tâm )" +
                                                    std::to_string(d) + R"(","kind":"individual"})"));
     }
     for (int c = 0; c < children_; ++c) {

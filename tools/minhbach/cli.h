@@ -62,6 +62,8 @@ void RegisterServeCommands(CLI::App& app, const Globals& g, std::vector<Command>
 void RegisterImportCommands(CLI::App& app, const Globals& g, std::vector<Command>& out);
 // The inspector's kit: export, prove child (under `prove`), witness init|cosign, cosignature add.
 void RegisterAuditCommands(CLI::App& app, const Globals& g, CLI::App* prove, std::vector<Command>& out);
+// Personal data: erase, vault show|extract, journal (docs/threat-model.md "Privacy").
+void RegisterPrivacyCommands(CLI::App& app, const Globals& g, std::vector<Command>& out);
 // Exports under `export` (csv, xlsx, iati, 360giving) and the `report` command (docs/exports.md). Call after
 // RegisterAuditCommands, which makes `export`.
 void RegisterExportCommands(CLI::App& app, const Globals& g, std::vector<Command>& out);

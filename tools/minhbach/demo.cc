@@ -11,8 +11,15 @@ using nlohmann::json;
 // Builds the demo through the same JSON Lines parser an administrator's file goes through.
 class Builder {
  public:
+  // Free texts that name nobody (valuation bases, fee descriptions) are published; the others go to the vault.
   void Add(const std::string& key, const std::string& type, json data) {
+    json pub = json::array();
+    for (const char* f : {"description", "memo"}) {
+      if (data.contains(f)) pub.push_back(f);
+    }
+    if (data.contains("in_kind") && data["in_kind"].contains("valuation_basis")) pub.push_back("in_kind.valuation_basis");
     json line = {{"type", type}, {"idempotency_key", "demo-" + key}, {"data", std::move(data)}};
+    if (!pub.empty()) line["public"] = pub;
     auto d = ParseJsonLine(line.dump(), ++line_);
     if (!d.ok()) {
       status_ = d.status();

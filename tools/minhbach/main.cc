@@ -473,6 +473,7 @@ int main(int argc, char** argv) {
   mb::app::RegisterAuditCommands(app, g, prove, commands);
   mb::app::RegisterExportCommands(app, g, commands);
   mb::app::RegisterServeCommands(app, g, commands);
+  mb::app::RegisterPrivacyCommands(app, g, commands);
 
   try {
     app.parse(argc, argv);

@@ -23,7 +23,10 @@
 #include "minhbach/money.h"
 #include "minhbach/note.h"
 #include "minhbach/read_models.h"
+#include "minhbach/privacy.h"
+#include "minhbach/text.h"
 #include "minhbach/tokens.h"
+#include "minhbach/vault.h"
 #include "portal_assets.h"
 
 namespace minhbach::serve {
@@ -134,46 +137,11 @@ bool SafeAssetName(const std::string& n) {
 }
 
 // Parses a non-negative decimal query parameter.
+constexpr size_t kNameMatchesMax = 50;  // donors whose vaulted name equals a searched name
+
 std::optional<uint64_t> U64(const std::string& s) {
   if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   return std::stoull(s);
-}
-
-// Folds text for searching: lower case and without Vietnamese diacritics ("NGUYỄN Văn Đức" -> "nguyen van duc"),
-// so a search matches however the bank or the donor typed the name. Other characters pass through unchanged.
-std::string Fold(std::string_view s) {
-  // Each group: the base letter, then every precomposed Vietnamese letter that folds to it (both cases).
-  static const std::vector<std::pair<char, std::u32string>> kGroups = {
-      {'a', U"àáảãạăằắẳẵặâầấẩẫậÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬ"}, {'e', U"èéẻẽẹêềếểễệÈÉẺẼẸÊỀẾỂỄỆ"},
-      {'i', U"ìíỉĩịÌÍỈĨỊ"}, {'o', U"òóỏõọôồốổỗộơờớởỡợÒÓỎÕỌÔỒỐỔỖỘƠỜỚỞỠỢ"},
-      {'u', U"ùúủũụưừứửữựÙÚỦŨỤƯỪỨỬỮỰ"}, {'y', U"ỳýỷỹỵỲÝỶỸỴ"}, {'d', U"đĐ"}};
-  std::string out;
-  out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      out += static_cast<char>(std::tolower(c));
-      ++i;
-      continue;
-    }
-    // Decode one UTF-8 sequence (the text was checked as UTF-8 when it entered the log; be lenient anyway).
-    size_t len = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-    if (i + len > s.size()) len = 1;
-    char32_t cp = len == 1 ? c : len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
-    for (size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-    char base = 0;
-    for (const auto& [letter, forms] : kGroups) {
-      if (forms.find(cp) != std::u32string::npos) {
-        base = letter;
-        break;
-      }
-    }
-    if (base) out += base;
-    else out.append(s.substr(i, len));
-    i += len;
-  }
-  return out;
 }
 
 // "300000000", "300.000.000", "300,000,000", "300 000 000" -> 300000000; nullopt for anything else (a group after
@@ -792,6 +760,7 @@ class Server::Impl {
       MB_ASSIGN_OR_RETURN(Statement st, M().FundStatement(fund, req.get_param_value("from"), req.get_param_value("to"),
                                                           req.get_param_value("ref")));
       json j = ToJson(st);
+      MB_RETURN_IF_ERROR(PublishDonors(&j["rows"]));
       j["ok"] = true;
       Reply(res, 200, j);
       return Status::Ok();
@@ -821,7 +790,7 @@ class Server::Impl {
         if (!funds.count(only_fund)) return Status::NotFound("fund '" + only_fund + "' is not opened in this ledger");
       }
       const std::optional<Amount> amount = ParseSearchAmount(q);
-      const std::string needle = Fold(q);
+      const std::string needle = FoldForSearch(q);
       std::set<std::pair<uint64_t, std::string>> seen;
       bool truncated = false;
       const std::string from = req.get_param_value("from"), to = req.get_param_value("to");
@@ -842,25 +811,56 @@ class Server::Impl {
         MB_ASSIGN_OR_RETURN(auto by_amount, M().FindAmount(*amount));
         for (const auto& r : by_amount) add(r);
       } else if (by_ref.empty()) {
+        // A donor typing their own name: matched inside the vault, answered with the masked name only.
+        MB_ASSIGN_OR_RETURN(auto own_list, ledger_.vault().FindByName(NormalizeName(q), kNameMatchesMax));
+        const std::set<std::string> own(own_list.begin(), own_list.end());
         MB_ASSIGN_OR_RETURN(auto funds, M().Funds());
         for (const auto& [fund, name] : funds) {
           if (!only_fund.empty() && fund != only_fund) continue;
           MB_ASSIGN_OR_RETURN(Statement st, M().FundStatement(fund, from, to, ""));
           for (const auto& r : st.rows) {
             if (r.side != "credit" || r.reverses != 0) continue;
-            if (Fold(r.counterparty).find(needle) != std::string::npos ||
-                Fold(r.description).find(needle) != std::string::npos ||
-                (!r.bank_ref.empty() && Fold(r.bank_ref).find(needle) != std::string::npos)) {
+            if (own.count(r.donor) || FoldForSearch(r.counterparty).find(needle) != std::string::npos ||
+                FoldForSearch(r.description).find(needle) != std::string::npos ||
+                (!r.bank_ref.empty() && FoldForSearch(r.bank_ref).find(needle) != std::string::npos)) {
               add(r);
             }
           }
         }
       }
       json rows = ToJson(found)["rows"];
+      MB_RETURN_IF_ERROR(PublishDonors(&rows));
       Reply(res, 200, json{{"ok", true}, {"q", q}, {"kind", amount ? "amount" : "text"}, {"rows", rows},
                            {"truncated", truncated}});
       return Status::Ok();
     });
+  }
+
+  // An individual donor as the publication policy shows them (docs/threat-model.md "Privacy"): the family name
+  // and initials of the name in the vault, "erased" once erased, "anonymous" without a name. Organisations keep
+  // their public display name. Account and phone numbers are never shown.
+  Status PublishDonors(json* rows) const {
+    std::map<std::string, std::string> shown;
+    for (auto& row : *rows) {
+      const std::string donor = row.value("donor", "");
+      if (donor.empty() || row.value("counterparty", "") != "anonymous") continue;
+      auto it = shown.find(donor);
+      if (it == shown.end()) {
+        MB_ASSIGN_OR_RETURN(std::string display, DonorDisplay(donor));
+        it = shown.emplace(donor, display).first;
+      }
+      row["counterparty"] = it->second;
+    }
+    return Status::Ok();
+  }
+  Result<std::string> DonorDisplay(const std::string& donor) const {
+    MB_ASSIGN_OR_RETURN(std::string erased, ledger_.DomainRecord("x/" + donor));
+    if (!erased.empty()) return std::string("erased");
+    MB_ASSIGN_OR_RETURN(auto recs, ledger_.vault().ForSubject(donor));
+    for (const auto& r : recs) {
+      if (r.field == "donor_registered.name") return MaskedInitials(r.value);
+    }
+    return std::string("anonymous");
   }
 
   // ---- the write API ----
@@ -936,7 +936,7 @@ class Server::Impl {
   // The request's administrator, or nullopt after answering 401 (nothing read from the body yet).
   std::optional<TokenRecord> Authenticate(const httplib::Request& req, httplib::Response& res) {
     const std::string auth = req.get_header_value("Authorization");
-    if (auth.size() < 7 || Fold(auth.substr(0, 7)) != "bearer ") {
+    if (auth.size() < 7 || FoldForSearch(auth.substr(0, 7)) != "bearer ") {
       res.set_header("WWW-Authenticate", "Bearer");
       Error(res, 401, "unauthorized",
             auth.empty() ? "missing 'Authorization: Bearer <token>' header" : "expected 'Authorization: Bearer <token>'");

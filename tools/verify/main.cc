@@ -9,6 +9,10 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <map>
+
+#include "minhbach/entry.h"
+#include "minhbach/privacy.h"
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
@@ -72,7 +76,7 @@ int main(int argc, char** argv) {
 int Main(int argc, char** argv) {
   CLI::App app{"minhbach-verify: check a minhbach audit bundle or child proof offline.\n\n"
                "Exit codes: 0 passed, 1 verification failed, 2 bad usage or input, 3 I/O error."};
-  std::string bundle, key, trusted, base, proof;
+  std::string bundle, key, trusted, base, proof, vault_extract;
   std::vector<std::string> witnesses;
   size_t min_witnesses = 0;
   app.add_option("bundle", bundle, "Audit bundle folder (from `minhbach export`)");
@@ -82,6 +86,8 @@ int Main(int argc, char** argv) {
   app.add_option("--min-witnesses", min_witnesses, "How many of the --witness keys must have cosigned (default 0)");
   app.add_option("--base", base, "For an incremental bundle: the earlier full bundle it continues");
   app.add_option("--proof", proof, "Check a child proof file (from `minhbach prove child`) instead of a bundle");
+  app.add_option("--vault-extract", vault_extract,
+                 "Also check opened commitments (from `minhbach vault extract`) against the bundle's entries");
   app.add_flag("--json", g_json, "Machine-readable JSON output");
   try {
     app.parse(argc, argv);
@@ -119,12 +125,49 @@ int Main(int argc, char** argv) {
   }
   o.min_witnesses = min_witnesses;
   o.base_dir = base;
+  // Opened commitments: each is checked against the entry it names as the entries stream by.
+  std::multimap<uint64_t, mb::OpenedCommitment> opened;
+  size_t opened_checked = 0;
+  std::string opened_errors;
+  size_t opened_bad = 0;
+  if (!vault_extract.empty()) {
+    auto text = mb::cli::ReadTextFile(vault_extract, "--vault-extract");
+    if (!text.ok()) return Fail(text.status(), "bundle");
+    std::string origin;
+    auto recs = mb::ParseVaultExtract(*text, &origin);
+    if (!recs.ok()) return Fail(recs.status(), "bundle");
+    for (auto& r : *recs) opened.emplace(r.seq, std::move(r));
+    o.on_entry = [&](uint64_t seq, std::string_view bytes, const mb::Hash&) -> mb::Status {
+      auto range = opened.equal_range(seq);
+      if (range.first == range.second) return mb::Status::Ok();
+      auto reader = mb::EntryReader::Open(bytes);
+      if (!reader.ok()) return reader.status();
+      for (auto it = range.first; it != range.second; ++it) {
+        ++opened_checked;
+        mb::Status c = mb::CheckOpenedCommitment(it->second, seq, reader->payload());
+        if (!c.ok() && ++opened_bad <= 50) opened_errors += "\n  " + c.message();
+      }
+      return mb::Status::Ok();
+    };
+  }
   mb::cli::Progress progress("verify", !g_json);
   o.progress = [&](uint64_t done, uint64_t total) { progress.Update(done, total); };
   auto r = mb::AuditBundle(bundle, o);
   progress.Finish();
   if (!r.ok()) return Fail(r.status(), "bundle");
   const mb::BundleReport& b = r->bundle;
+  if (!vault_extract.empty()) {
+    if (opened_checked != opened.size() && opened_bad == 0) {
+      opened_bad = opened.size() - opened_checked;
+      opened_errors += "\n  " + std::to_string(opened_bad) + " opened commitment(s) name entries beyond the bundle (size " +
+                       std::to_string(b.size) + ")";
+    }
+    if (opened_bad > 0) {
+      return Fail(mb::Status::Corruption(std::to_string(opened_bad) + " of " + std::to_string(opened.size()) +
+                                         " opened commitments do not match the log:" + opened_errors),
+                  "bundle");
+    }
+  }
   if (g_json) {
     json j = {{"ok", true}, {"origin", b.origin}, {"from_size", b.from_size}, {"size", b.size}, {"root", b.root},
               {"entries_checked", b.entries_checked}, {"checkpoints", b.checkpoints},
@@ -133,10 +176,12 @@ int Main(int argc, char** argv) {
               {"seconds", b.seconds}};
     if (b.trusted_size) j["trusted_size"] = *b.trusted_size;
     if (!r->reports_note.empty()) j["note"] = r->reports_note;
+    if (!vault_extract.empty()) j["opened_commitments_checked"] = opened.size();
     std::cout << Dump(j) << "\n";
     return 0;
   }
   std::cout << "bundle OK: log " << b.origin << ", " << b.size << " entries, root " << b.root << "\n";
+  if (!vault_extract.empty()) std::cout << "  ok  " << opened.size() << " opened commitments match their entries\n";
   for (const auto& c : b.checks) std::cout << "  ok  " << c << "\n";
   if (!r->reports_note.empty()) std::cout << "  --  " << r->reports_note << "\n";
   std::cout << "  " << b.entries_checked << " entries in " << b.seconds << " s";

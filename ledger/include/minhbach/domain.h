@@ -57,6 +57,11 @@ struct Entitlement {
 };
 inline constexpr int32_t kOpenEnded = 3000 * 12;
 
+struct ErasureState {
+  uint64_t first_seq = 0;   // the entry of part 1
+  uint32_t part = 0, parts = 0;  // parts recorded so far, of parts
+};
+
 class DomainState {
  public:
   // Applies entry `seq`. On a broken rule returns InvalidArgument; the state may then be half-changed, so a
@@ -85,10 +90,15 @@ class DomainState {
   const std::map<std::string, FundState>& funds() const { return funds_; }
   const std::map<std::string, SponsorshipState>& sponsorships() const { return sponsorships_; }
   bool IsReversed(uint64_t seq) const { return reversed_.count(seq) > 0; }
+  // The entry that erased `subject`'s personal data (every part recorded), if any.
+  std::optional<uint64_t> ErasedAt(const std::string& subject) const;
+  // "donor", "child", "guardian", or "" when `id` is none of them.
+  std::string SubjectKind(const std::string& id) const;
 
  private:
   Status ApplyEffect(uint64_t seq, schema::Entry::Payload::Reader p, int sign, bool reversing);
   Status Move(const std::string& key, Amount delta, const std::string& what);  // balances and stocks
+  Status ApplyErasure(uint64_t seq, schema::Erasure::Reader e);
   Status CheckAllowance(const std::string& child, int32_t month, Amount amount, bool override_reason, int sign);
   std::string Record(const std::string& key) const;
   void Touch(const std::string& key);
@@ -103,6 +113,8 @@ class DomainState {
   std::map<std::string, std::map<int32_t, Amount>> tables_;        // allowance table -> effective month -> base
   std::map<std::string, std::vector<Entitlement>> entitlements_;   // child -> determinations in log order
   std::map<std::string, std::set<int32_t>> allowances_;            // child -> months an allowance was paid
+  std::map<std::string, std::string> guardians_;                   // guardian id -> child
+  std::map<std::string, ErasureState> erasures_;                   // subject -> erasure progress
 
   bool recording_ = false;
   std::map<std::string, std::string> undo_;     // key -> record before Begin() ("" = absent)

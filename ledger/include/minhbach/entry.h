@@ -16,6 +16,7 @@
 
 #include "entry.capnp.h"
 #include "minhbach/hash.h"
+#include "minhbach/privacy.h"
 #include "minhbach/status.h"
 
 namespace minhbach {
@@ -34,12 +35,16 @@ static_assert(8 * 256 + 2048 + kIdempotencyKeyBytesMax + kActorBytesMax + kTzNam
 
 // What a caller asks to append: the ledger fills in seq, prevHash, time and actor.
 //   payload: canonical bytes of a schema::Entry in which only the payload union is set ("draft form").
+//   sealed: plaintexts for the vault. The payload holds each one's marker where its commitment goes;
+//           Ledger::Append stores the value and a fresh salt in the vault and puts the commitment in its
+//           place (docs/format/commitment.md). Drafts with sealed fields need a ledger with a vault.
 struct EventDraft {
   std::string idempotency_key;
   std::string payload;
   size_t line = 0;  // 1-based input line, for error messages (0 when not from a file)
+  std::vector<SealedField> sealed;
   bool operator==(const EventDraft& o) const {
-    return idempotency_key == o.idempotency_key && payload == o.payload;
+    return idempotency_key == o.idempotency_key && payload == o.payload && sealed == o.sealed;
   }
 };
 

@@ -31,6 +31,8 @@ class Env;
 
 namespace minhbach {
 
+class Vault;
+
 struct LedgerOptions {
   // Open without the write lock; Append and Checkpoint fail. Default: false.
   bool read_only = false;
@@ -99,6 +101,8 @@ class Ledger {
 
   const std::string& origin() const;
   const Verifier& verifier() const;
+  // The personal-data vault beside the log (minhbach/vault.h): read-only when the ledger is.
+  Vault& vault() const;
   uint64_t size() const;
   Hash root() const;
 
@@ -106,6 +110,18 @@ class Ledger {
   // log with the same content are skipped and reported as duplicates; a key reused with different content,
   // or twice within the batch, rejects the batch. Fails with InvalidArgument (bad input) or IOError.
   Result<AppendResult> Append(const std::vector<EventDraft>& events, const AppendContext& ctx);
+
+  // Erases a subject's personal data (docs/threat-model.md "Privacy"): appends `erasure` entries naming the
+  // subject and every commitment of theirs in the vault (256 a part), then deletes the vault records and compacts
+  // the vault so no file keeps them. The log and every proof stay valid. Refused (InvalidArgument) for an unknown
+  // subject or one already erased; an erasure interrupted after its entry was written is completed.
+  struct ErasureResult {
+    uint64_t first_seq = 0;  // the erasure entry (the first part)
+    size_t parts = 0;        // entries appended (0: an interrupted erasure was completed)
+    size_t commitments = 0;  // commitments named
+    size_t records = 0;      // vault records deleted
+  };
+  Result<ErasureResult> Erase(const std::string& subject, const std::string& reason, const AppendContext& ctx);
 
   // Canonical bytes of entry `seq`.
   Result<std::string> GetEntry(uint64_t seq) const;

@@ -13,4 +13,8 @@ bool IsCleanUtf8(std::string_view s, bool allow_newline);
 // A Cap'n Proto name as JSON writes it: "sponsorshipInstalment" -> "sponsorship_instalment".
 std::string SnakeCase(std::string_view camel);
 
+// Folds text for searching and comparing names: lower case and without Vietnamese diacritics
+// ("NGUYỄN Văn Đức" -> "nguyen van duc"). Other characters pass through unchanged.
+std::string FoldForSearch(std::string_view s);
+
 }  // namespace minhbach

@@ -157,6 +157,7 @@ struct StatementRow {
   Amount amount = 0;
   std::string type, channel, bank_ref, counterparty, description;  // counterparty/description masked
   uint64_t reverses = 0;
+  std::string donor;         // the donor's pseudonym, for a donation ("" otherwise)
 };
 struct Statement {
   std::string fund, from, to, ref;

@@ -23,10 +23,11 @@ std::string Canonical(capnp::MallocMessageBuilder& msg) {
 }
 
 // Field rules of a draft built here (the same checks as a JSON line gets), errors naming the row.
-Result<EventDraft> Checked(std::string key, std::string payload, uint64_t row, const std::string& where) {
+Result<EventDraft> Checked(std::string key, std::string payload, uint64_t row, const std::string& where,
+                           std::vector<SealedField> sealed = {}) {
   auto r = EntryReader::OpenDraft(payload);
   if (!r.ok()) return Status::InvalidArgument(where + ": " + r.status().message());
-  return EventDraft{std::move(key), std::move(payload), row};
+  return EventDraft{std::move(key), std::move(payload), row, std::move(sealed)};
 }
 
 bool StartsWithWord(std::string_view s, std::string_view w) {
@@ -82,6 +83,7 @@ Result<EventDraft> Planner::Draft(const StatementRow& row, const Hash& digest) c
   const std::string& ref = row.ref.empty() ? row.doc : row.ref;
   capnp::MallocMessageBuilder msg(kDraftFirstSegmentWords);
   auto payload = msg.initRoot<schema::Entry>().getPayload();
+  std::vector<SealedField> sealed;  // the bank's texts go to the vault (they name people and accounts)
   if (row.credit > 0) {
     auto d = payload.initDonationReceived();
     d.setFund(T(o_.fund));
@@ -96,7 +98,7 @@ Result<EventDraft> Planner::Draft(const StatementRow& row, const Hash& digest) c
     cash.setChannel(schema::Channel::BANK);
     if (!ref.empty()) cash.setBankRef(T(ref));
     cash.setAmount(row.credit);
-    if (!row.details.empty()) d.setDetails(T(row.details));
+    if (!row.details.empty()) d.setDetailsCommitment(D(AddSealed(&sealed, "donation_received.details", row.details)));
     d.setLineSha256(D(digest));
   } else {
     auto e = payload.initExpense();
@@ -107,13 +109,17 @@ Result<EventDraft> Planner::Draft(const StatementRow& row, const Hash& digest) c
       e.setProgramme(T(o_.campaign));
     }
     e.setAmount(row.debit);
-    e.setDescription(T(row.details.empty() ? "Statement debit without details, row " + std::to_string(row.row) : row.details));
+    if (row.details.empty()) {
+      e.setDescription(T("Statement debit without details, row " + std::to_string(row.row)));
+    } else {
+      e.setDescriptionCommitment(D(AddSealed(&sealed, "expense.description", row.details)));
+    }
     e.setValueDate(T(row.date));
     if (!ref.empty()) e.setBankRef(T(ref));
     e.setEvidenceSha256(D(file_));
     e.setLineSha256(D(digest));
   }
-  return Checked(key, Canonical(msg), row.row, where);
+  return Checked(key, Canonical(msg), row.row, where, std::move(sealed));
 }
 
 Status Planner::Row(StatementRow&& row) {
@@ -228,8 +234,7 @@ Result<StatementPlan> Planner::Finish(const StatementReader& reader) {
     capnp::MallocMessageBuilder msg;
     auto d = msg.initRoot<schema::Entry>().getPayload().initDonorRegistered();
     d.setDonor(T(s.donor));
-    d.setDisplayName(kPublicDonorName);
-    d.setKind(schema::DonorKind::INDIVIDUAL);
+    d.setKind(schema::DonorKind::INDIVIDUAL);  // shown as anonymous: the senders' names are in the vault
     MB_ASSIGN_OR_RETURN(EventDraft reg, Checked("stmt-donor:" + s.donor, Canonical(msg), 0, "public donor " + s.donor));
     plan_.events.insert(plan_.events.begin(), std::move(reg));
     s.donor_registered = true;

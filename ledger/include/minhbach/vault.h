@@ -1,0 +1,91 @@
+// The personal-data vault: a RocksDB store of its own beside the log (LEDGER/vault/, mode 0700, files 0600).
+// It holds what must never enter the log: individual donors' names, account and phone numbers, bank
+// transaction texts, guardians, and every private free text; each with the 32-byte random salt of the
+// commitment the log holds in its place (docs/format/commitment.md), and the secret that keys donor
+// pseudonyms. See docs/format/storage.md "The vault" for the key layout and docs/threat-model.md "Privacy".
+//
+// Nothing in the vault is needed to verify the log: erasing a record leaves every hash, proof and signature
+// valid, and only takes away the ability to open that commitment.
+//
+// Durability: Put and EraseSubject are synced writes. Ledger::Append writes the vault records of a batch
+// before the batch's own synced write; a crash in between leaves records no entry refers to (harmless: they
+// belong to their subject and go with an erasure of it).
+//
+// Thread-safety: a Vault may be used from several threads (RocksDB's guarantees); the owner (the Ledger)
+// serialises writes.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "minhbach/hash.h"
+#include "minhbach/privacy.h"
+#include "minhbach/status.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace minhbach {
+
+inline constexpr const char* kVaultDirName = "vault";
+inline constexpr const char* kVaultFormat = "minhbach-vault-1";
+
+// One sealed value: what the log commits to, and where.
+struct VaultRecord {
+  Hash commitment{};
+  std::string subject;          // the donor, child or guardian id; "fund:<id>" or "ledger" for texts of no person
+  std::string field;            // e.g. "donation_received.details"
+  std::string value;
+  Salt salt{};
+  uint64_t seq = 0;             // the entry holding the commitment
+  std::string idempotency_key;  // that entry's key (a retry re-seals with the same salt)
+};
+
+class Vault {
+ public:
+  ~Vault();
+  Vault(const Vault&) = delete;
+  Vault& operator=(const Vault&) = delete;
+
+  // Creates LEDGER/vault (which must not exist) with a fresh pseudonym secret.
+  static Result<std::unique_ptr<Vault>> Create(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log);
+  // Opens LEDGER/vault; read-only opens may run beside a writer and see the state at open.
+  static Result<std::unique_ptr<Vault>> Open(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
+                                             bool read_only);
+
+  // Stores records and their indexes (subject, idempotency key, donor pseudonym and name) in one synced write.
+  Status Put(const std::vector<VaultRecord>& records);
+  // Removes records a failed append had stored (best effort; they were never referred to).
+  Status Remove(const std::vector<VaultRecord>& records);
+
+  // The record of a commitment; nullopt when there is none (never stored, or erased).
+  Result<std::optional<VaultRecord>> Get(const Hash& commitment) const;
+  // The records of the entry with this idempotency key (for a retry).
+  Result<std::vector<VaultRecord>> ForKey(const std::string& idempotency_key) const;
+  // Every record of a subject, in commitment order.
+  Result<std::vector<VaultRecord>> ForSubject(const std::string& subject) const;
+  // Visits every record (for extracts by period); stops when fn returns false.
+  Status Scan(const std::function<bool(const VaultRecord&)>& fn) const;
+
+  // Deletes every record of `subject` and every index that leads to it, then flushes and compacts the store
+  // so that no file of the vault keeps the values (RocksDB keeps deleted values in SST files and the WAL until
+  // then). Returns how many records were deleted.
+  Result<size_t> EraseSubject(const std::string& subject);
+
+  // The donor pseudonym of an identity ("account" + digits, or "name" + NormalizeName), if one was registered.
+  Result<std::optional<std::string>> FindPseudonym(std::string_view kind, std::string_view normalized) const;
+  // Donors whose registered name is `normalized` (NormalizeName), at most `limit`.
+  Result<std::vector<std::string>> FindByName(std::string_view normalized, size_t limit) const;
+
+  class Impl;
+
+ private:
+  explicit Vault(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace minhbach

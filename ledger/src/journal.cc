@@ -1,0 +1,134 @@
+#include "minhbach/journal.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "minhbach/hash.h"
+#include "minhbach/text.h"
+
+namespace minhbach {
+namespace fs = std::filesystem;
+namespace {
+
+std::string ZeroHex() { return std::string(64, '0'); }
+
+std::string NowUtc() {
+  using namespace std::chrono;
+  auto t = system_clock::to_time_t(system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string LineOf(const JournalRecord& r, const std::string& prev) {
+  nlohmann::ordered_json j = {{"n", r.n}, {"at", r.at}, {"who", r.who}, {"role", r.role}, {"subject", r.subject},
+                              {"what", r.what}, {"why", r.why}, {"prev", prev}};
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Status WriteAll(int fd, const std::string& s, const std::string& path) {
+  size_t done = 0;
+  while (done < s.size()) {
+    ssize_t w = ::write(fd, s.data() + done, s.size() - done);
+    if (w < 0) return Status::IOError("writing " + path);
+    done += static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+
+// The last line's number and hash, from the journal itself (checked as it is read).
+struct Head {
+  uint64_t next = 0;
+  std::string hash = ZeroHex();
+};
+
+Result<Head> ReadChecked(const std::string& path, std::vector<JournalRecord>* out) {
+  Head h;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return h;  // no journal yet
+  std::string line;
+  Sha256 sha;
+  while (std::getline(in, line)) {
+    const std::string where = "access journal line " + std::to_string(h.next + 1);
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return Status::Corruption(where + ": not a JSON object");
+    JournalRecord r;
+    try {
+      r = JournalRecord{j.at("n"), j.at("at"), j.at("who"), j.at("role"), j.at("subject"), j.at("what"), j.at("why")};
+      if (j.at("prev").get<std::string>() != h.hash) return Status::Corruption(where + ": breaks the chain (an earlier line was changed or removed)");
+    } catch (const std::exception& e) {
+      return Status::Corruption(where + ": " + e.what());
+    }
+    if (r.n != h.next) return Status::Corruption(where + ": numbered " + std::to_string(r.n));
+    if (LineOf(r, h.hash) != line) return Status::Corruption(where + ": not in canonical form");
+    h.hash = HexEncode(sha.Digest(line));
+    ++h.next;
+    if (out) out->push_back(std::move(r));
+  }
+  return h;
+}
+
+}  // namespace
+
+Status JournalAppend(const std::string& ledger_dir, JournalRecord r) {
+  if (r.why.empty()) return Status::InvalidArgument("a reason is required to read personal data (--why)");
+  for (const std::string* f : {&r.who, &r.role, &r.subject, &r.what, &r.why}) {
+    if (f->size() > kJournalFieldBytesMax || !IsCleanUtf8(*f, false)) {
+      return Status::InvalidArgument("access journal: a field is not one line of at most 512 bytes of UTF-8");
+    }
+  }
+  const std::string path = (fs::path(ledger_dir) / kJournalFile).string();
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::IOError("opening " + path);
+  struct Closer { int fd; ~Closer() { ::close(fd); } } closer{fd};
+  if (::flock(fd, LOCK_EX) != 0) return Status::IOError("locking " + path);
+  MB_ASSIGN_OR_RETURN(Head head, ReadChecked(path, nullptr));
+  r.n = head.next;
+  r.at = NowUtc();
+  const std::string line = LineOf(r, head.hash);
+  MB_RETURN_IF_ERROR(WriteAll(fd, line + "\n", path));
+  if (::fsync(fd) != 0) return Status::IOError("syncing " + path);
+  Sha256 sha;
+  const std::string head_path = (fs::path(ledger_dir) / kJournalHeadFile).string();
+  const std::string tmp = head_path + ".tmp";
+  int hfd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (hfd < 0) return Status::IOError("opening " + tmp);
+  Status w = WriteAll(hfd, std::to_string(r.n) + " " + HexEncode(sha.Digest(line)) + "\n", tmp);
+  if (w.ok() && ::fsync(hfd) != 0) w = Status::IOError("syncing " + tmp);
+  ::close(hfd);
+  MB_RETURN_IF_ERROR(w);
+  if (std::rename(tmp.c_str(), head_path.c_str()) != 0) return Status::IOError("renaming " + tmp);
+  int dfd = ::open(ledger_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    const int synced = ::fsync(dfd);
+    ::close(dfd);
+    if (synced != 0) return Status::IOError("syncing " + ledger_dir);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<JournalRecord>> JournalRead(const std::string& ledger_dir) {
+  std::vector<JournalRecord> out;
+  MB_ASSIGN_OR_RETURN(Head head, ReadChecked((fs::path(ledger_dir) / kJournalFile).string(), &out));
+  std::ifstream hin(fs::path(ledger_dir) / kJournalHeadFile);
+  std::string expect = head.next == 0 ? "" : std::to_string(head.next - 1) + " " + head.hash;
+  std::string got;
+  if (hin) std::getline(hin, got);
+  if (got != expect) {
+    return Status::Corruption("access journal: the head file says '" + got + "' but the journal ends with '" + expect +
+                              "' (the last line was changed, or lines were removed)");
+  }
+  return out;
+}
+
+}  // namespace minhbach

@@ -1,0 +1,266 @@
+#include "minhbach/privacy.h"
+
+#include <capnp/dynamic.h>
+#include <capnp/schema.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "minhbach/text.h"
+
+namespace minhbach {
+namespace {
+
+constexpr uint64_t kVaultedId = 0xd6c4f0b8a1e2c3f7ull;
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The UTF-8 length of the sequence starting with byte `c` (1 for ASCII and stray bytes).
+size_t Utf8Len(unsigned char c) { return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1; }
+
+std::string VaultedName(const capnp::StructSchema::Field& f) {
+  for (auto a : f.getProto().getAnnotations()) {
+    if (a.getId() == kVaultedId) return a.getValue().getText().cStr();
+  }
+  return {};
+}
+
+void CollectCommitments(capnp::DynamicStruct::Reader s, const std::string& prefix, std::vector<CommitmentRef>* out) {
+  kj::Maybe<capnp::StructSchema::Field> active = s.which();
+  for (auto f : s.getSchema().getFields()) {
+    if (f.getProto().getDiscriminantValue() != capnp::schema::Field::NO_DISCRIMINANT) {
+      KJ_IF_MAYBE(a, active) {
+        if (*a != f) continue;
+      } else {
+        continue;
+      }
+    }
+    capnp::Type t = f.getType();
+    std::string name = SnakeCase(f.getProto().getName().cStr());
+    if (t.isStruct() && !f.getProto().isGroup()) {
+      if (s.has(f)) CollectCommitments(s.get(f).as<capnp::DynamicStruct>(), prefix + name + ".", out);
+      continue;
+    }
+    if (!t.isData() || !s.has(f)) continue;
+    std::string vaulted = VaultedName(f);
+    if (vaulted.empty()) continue;
+    auto d = s.get(f).as<capnp::Data>();
+    if (d.size() != kHashSize) continue;
+    CommitmentRef ref;
+    ref.field = prefix + vaulted;
+    std::memcpy(ref.commitment.data(), d.begin(), kHashSize);
+    out->push_back(std::move(ref));
+  }
+}
+
+}  // namespace
+
+Hash Commitment(std::string_view field, const Salt& salt, std::string_view value) {
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
+  const unsigned char zero = 0;
+  SHA256_Update(&ctx, kCommitmentTag.data(), kCommitmentTag.size());
+  SHA256_Update(&ctx, &zero, 1);
+  SHA256_Update(&ctx, field.data(), field.size());
+  SHA256_Update(&ctx, &zero, 1);
+  SHA256_Update(&ctx, salt.data(), salt.size());
+  SHA256_Update(&ctx, value.data(), value.size());
+  Hash h;
+  SHA256_Final(h.data(), &ctx);
+  return h;
+}
+
+Salt RandomSalt() {
+  Salt s;
+  if (RAND_bytes(s.data(), static_cast<int>(s.size())) != 1) {
+    std::fputs("minhbach: OpenSSL RAND_bytes failed: refusing to make a predictable salt\n", stderr);
+    std::abort();
+  }
+  return s;
+}
+
+Hash AddSealed(std::vector<SealedField>* sealed, std::string field, std::string value) {
+  SealedField f;
+  f.field = std::move(field);
+  f.value = std::move(value);
+  Salt marker = RandomSalt();
+  std::memcpy(f.marker.data(), marker.data(), kHashSize);
+  sealed->push_back(f);
+  return f.marker;
+}
+
+Status CheckPublicText(std::string_view text) {
+  // Scan digit groups: digits joined by at most one separator (space, dot, hyphen) between them.
+  size_t i = 0;
+  while (i < text.size()) {
+    if (!IsDigit(text[i])) {
+      ++i;
+      continue;
+    }
+    const bool plus = i > 0 && text[i - 1] == '+';
+    size_t run = 0, run_max = 0, digits = 0;
+    std::string first;
+    size_t j = i;
+    while (j < text.size()) {
+      if (IsDigit(text[j])) {
+        ++digits;
+        run_max = std::max(run_max, ++run);
+        if (first.size() < 2) first += text[j];
+        ++j;
+        continue;
+      }
+      const char c = text[j];
+      if ((c == ' ' || c == '.' || c == '-') && j + 1 < text.size() && IsDigit(text[j + 1])) {
+        run = 0;
+        ++j;
+        continue;
+      }
+      break;
+    }
+    if (run_max >= 8) {
+      return Status::InvalidArgument("holds a run of " + std::to_string(run_max) +
+                                     " digits (an account number?): keep it in the vault, not in a public text");
+    }
+    const bool phone_start = first[0] == '0' || (first == "84") || plus;
+    if (phone_start && digits >= 9 && digits <= 12 && digits != run_max) {
+      return Status::InvalidArgument("holds what looks like a phone number (" + std::to_string(digits) +
+                                     " digits): keep it in the vault, not in a public text");
+    }
+    i = j;
+  }
+  return Status::Ok();
+}
+
+std::string MaskedInitials(std::string_view name) {
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < name.size()) {
+    while (i < name.size() && name[i] == ' ') ++i;
+    size_t j = i;
+    while (j < name.size() && name[j] != ' ') ++j;
+    if (j > i) words.push_back(name.substr(i, j - i));
+    i = j;
+  }
+  if (words.empty()) return "";
+  std::string out(words[0]);
+  for (size_t k = 1; k < words.size(); ++k) {
+    out += ' ';
+    out.append(words[k].substr(0, Utf8Len(static_cast<unsigned char>(words[k][0]))));
+    out += '.';
+  }
+  return out;
+}
+
+std::string NormalizeDigits(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (IsDigit(c)) out += c;
+  }
+  return out;
+}
+
+std::string NormalizeName(std::string_view s) {
+  std::string folded = FoldForSearch(s), out;
+  for (char c : folded) {
+    if (c == ' ' || c == '\t' || c == '\n') {
+      if (!out.empty() && out.back() != ' ') out += ' ';
+    } else {
+      out += c;
+    }
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+Hash PseudonymKey(const Hash& fund_secret, std::string_view kind, std::string_view normalized) {
+  std::string msg(kind);
+  msg += '\0';
+  msg.append(normalized);
+  Hash out;
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), fund_secret.data(), static_cast<int>(fund_secret.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out.data(), &len);
+  return out;
+}
+
+std::vector<CommitmentRef> PayloadCommitments(schema::Entry::Payload::Reader p) {
+  std::vector<CommitmentRef> out;
+  auto dyn = capnp::toDynamic(p);
+  KJ_IF_MAYBE(member, dyn.which()) {
+    if (!member->getType().isStruct()) return out;
+    CollectCommitments(dyn.get(*member).as<capnp::DynamicStruct>(),
+                       SnakeCase(member->getProto().getName().cStr()) + ".", &out);
+  }
+  return out;
+}
+
+std::string VaultExtractToJson(const std::string& origin, const std::vector<OpenedCommitment>& records) {
+  nlohmann::json j;
+  j["format"] = std::string(kVaultExtractFormat);
+  j["origin"] = origin;
+  j["records"] = nlohmann::json::array();
+  for (const auto& r : records) {
+    j["records"].push_back({{"seq", r.seq},
+                            {"subject", r.subject},
+                            {"field", r.field},
+                            {"value", r.value},
+                            {"salt", HexEncode(std::string_view(reinterpret_cast<const char*>(r.salt.data()), kSaltBytes))},
+                            {"commitment", HexEncode(r.commitment)}});
+  }
+  return j.dump(1) + "\n";
+}
+
+Result<std::vector<OpenedCommitment>> ParseVaultExtract(std::string_view text, std::string* origin) {
+  nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::InvalidArgument("vault extract: not a JSON object");
+  if (j.value("format", "") != kVaultExtractFormat) {
+    return Status::InvalidArgument("vault extract: field 'format': expected \"" + std::string(kVaultExtractFormat) + "\"");
+  }
+  if (!j.contains("origin") || !j["origin"].is_string()) return Status::InvalidArgument("vault extract: field 'origin': expected a string");
+  *origin = j["origin"].get<std::string>();
+  if (!j.contains("records") || !j["records"].is_array()) return Status::InvalidArgument("vault extract: field 'records': expected an array");
+  if (j["records"].size() > kVaultExtractRecordsMax) return Status::InvalidArgument("vault extract: too many records");
+  std::vector<OpenedCommitment> out;
+  size_t n = 0;
+  for (const auto& r : j["records"]) {
+    const std::string where = "vault extract: records[" + std::to_string(n++) + "]";
+    if (!r.is_object()) return Status::InvalidArgument(where + ": expected an object");
+    OpenedCommitment o;
+    if (!r.contains("seq") || !r["seq"].is_number_unsigned()) return Status::InvalidArgument(where + ".seq: expected an entry number");
+    o.seq = r["seq"].get<uint64_t>();
+    for (const char* k : {"subject", "field", "value", "salt", "commitment"}) {
+      if (!r.contains(k) || !r[k].is_string()) return Status::InvalidArgument(where + "." + k + ": expected a string");
+    }
+    o.subject = r["subject"].get<std::string>();
+    o.field = r["field"].get<std::string>();
+    o.value = r["value"].get<std::string>();
+    auto salt = HexDecode(r["salt"].get<std::string>());
+    if (!salt.ok() || salt->size() != kSaltBytes) return Status::InvalidArgument(where + ".salt: expected 64 hex digits");
+    std::memcpy(o.salt.data(), salt->data(), kSaltBytes);
+    auto c = HexDecode(r["commitment"].get<std::string>());
+    if (!c.ok() || c->size() != kHashSize) return Status::InvalidArgument(where + ".commitment: expected 64 hex digits");
+    std::memcpy(o.commitment.data(), c->data(), kHashSize);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Status CheckOpenedCommitment(const OpenedCommitment& o, uint64_t entry_seq, schema::Entry::Payload::Reader p) {
+  const std::string where = "entry " + std::to_string(entry_seq) + ", field " + o.field + ": ";
+  bool in_entry = false;
+  for (const CommitmentRef& ref : PayloadCommitments(p)) {
+    if (ref.field == o.field && ref.commitment == o.commitment) in_entry = true;
+  }
+  if (!in_entry) return Status::InvalidArgument(where + "the entry holds no such commitment " + HexEncode(o.commitment));
+  if (Commitment(o.field, o.salt, o.value) != o.commitment) {
+    return Status::InvalidArgument(where + "the opened value and salt do not hash to the entry's commitment " +
+                                   HexEncode(o.commitment));
+  }
+  return Status::Ok();
+}
+
+}  // namespace minhbach
