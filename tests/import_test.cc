@@ -158,7 +158,7 @@ class Import : public ::testing::Test {
   // Type and data of every entry from `from` on.
   std::vector<std::pair<std::string, json>> Entries(uint64_t from) {
     std::vector<std::pair<std::string, json>> out;
-    EXPECT_TRUE(ledger_->ScanEntries(from, ledger_->size(), [&](uint64_t, std::string_view bytes) {
+    EXPECT_TRUE(ledger_->ScanEntries(from, ledger_->size(), [&](uint64_t seq, std::string_view bytes) {
       auto e = mb::DecodeEntry(bytes);
       EXPECT_TRUE(e.ok());
       json j = json::parse(mb::EntryToJson(*e));
@@ -170,7 +170,7 @@ class Import : public ::testing::Test {
         auto raw = mb::HexDecode(it.value().get<std::string>());
         mb::Hash c{};
         if (raw.ok() && raw->size() == c.size()) std::memcpy(c.data(), raw->data(), c.size());
-        auto rec = ledger_->vault().Get(c);
+        auto rec = ledger_->vault().Get(seq, c);
         if (rec.ok() && rec->has_value()) data[k.substr(0, k.size() - 11)] = (*rec)->value;
       }
       out.emplace_back(j["type"].get<std::string>(), data);

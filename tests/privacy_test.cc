@@ -206,7 +206,7 @@ TEST_F(PrivacyTest, ErasureRemovesEveryByteAndKeepsEveryProof) {
   ASSERT_TRUE(g.ok());
   EXPECT_EQ(g->size(), 2u);
   for (const auto& r : *before) {
-    auto gone = (*reopened)->vault().Get(r.commitment);
+    auto gone = (*reopened)->vault().Get(r.seq, r.commitment);
     ASSERT_TRUE(gone.ok());
     EXPECT_FALSE(gone->has_value());
   }

@@ -428,3 +428,50 @@ TEST_F(ServeTest, StopLosesNoAcknowledgedAppend) {
 }
 
 }  // namespace
+
+// Roles (issue 13): token-less requests never receive vault data; an inspector's read is journaled; the journal
+// is an inspector's to read; an inspector cannot append.
+TEST_F(ServeTest, RolesGuardPersonalDataAndJournalEveryRead) {
+  auto inspector = mb::serve::AddToken(tokens_, "lan", "*", mb::serve::kRoleInspector);
+  ASSERT_TRUE(inspector.ok());
+  Start();
+  auto c = Client();
+  // Public: the name is never in a public answer; individuals are shown as initials.
+  for (const std::string path : {"/api/v1/donors/D-1", "/api/v1/statement?fund=F-A", "/api/v1/search?q=FT24123",
+                                 "/api/v1/entries?from=0&limit=400"}) {
+    auto r = c.Get(path);
+    ASSERT_TRUE(r && r->status == 200) << path;
+    EXPECT_EQ(r->body.find("Nguyễn Văn An"), std::string::npos) << path;
+  }
+  EXPECT_EQ(Get("/api/v1/donors/D-1")["display_name"], "Nguyễn V. A.");
+  Get("/api/v1/vault/subjects/D-1?why=x", 401);
+  Get("/api/v1/journal", 401);
+  httplib::Headers insp = {{"Authorization", "Bearer " + *inspector}}, admin = {{"Authorization", "Bearer " + token_all_}};
+  auto no_why = c.Get("/api/v1/vault/subjects/D-1", insp);
+  ASSERT_TRUE(no_why);
+  EXPECT_EQ(no_why->status, 400);
+  auto read = c.Get("/api/v1/vault/subjects/D-1?why=thanh%20tra%202026", insp);
+  ASSERT_TRUE(read);
+  ASSERT_EQ(read->status, 200) << read->body;
+  EXPECT_NE(read->body.find("Nguyễn Văn An"), std::string::npos);
+  auto by_admin = c.Get("/api/v1/vault/subjects/D-1?why=support%20call", admin);
+  ASSERT_TRUE(by_admin && by_admin->status == 200);
+  auto journal_by_admin = c.Get("/api/v1/journal", admin);
+  ASSERT_TRUE(journal_by_admin);
+  EXPECT_EQ(journal_by_admin->status, 403);
+  auto journal = c.Get("/api/v1/journal", insp);
+  ASSERT_TRUE(journal && journal->status == 200) << (journal ? journal->body : "");
+  json j = json::parse(journal->body);
+  ASSERT_EQ(j["records"].size(), 2u);
+  EXPECT_EQ(j["records"][0]["who"], "token:lan");
+  EXPECT_EQ(j["records"][0]["role"], "inspector");
+  EXPECT_EQ(j["records"][0]["subject"], "D-1");
+  EXPECT_EQ(j["records"][0]["why"], "thanh tra 2026");
+  EXPECT_EQ(j["records"][1]["who"], "token:root");
+  // An inspector's token cannot append; the ledger is unchanged.
+  const uint64_t size = ledger_->size();
+  auto post = Post(Line("x1", "note", {{"subject", "s"}, {"amount", 1}}), *inspector);
+  ASSERT_TRUE(post);
+  EXPECT_EQ(post->status, 403);
+  EXPECT_EQ(ledger_->size(), size);
+}

@@ -329,39 +329,66 @@ std::string VaultSubject(schema::Entry::Payload::Reader p, const DomainState& do
   }
 }
 
-Status Ledger::Impl::Seal(EventDraft* d, uint64_t seq, std::vector<VaultRecord>* records) const {
-  for (const SealedField& f : d->sealed) {
+Status Ledger::Impl::Seal(const EventDraft& d, uint64_t seq, std::string* entry, std::vector<VaultRecord>* records) const {
+  EntryReader reader = EntryReader::OpenTrusted(d.payload);
+  const std::string subject = VaultSubject(reader.payload(), domain);  // read only: safe beside the other core
+  for (const SealedField& f : d.sealed) {
     VaultRecord r;
     r.salt = RandomSalt();
     r.commitment = Commitment(f.field, r.salt, f.value);
+    r.subject = subject;
     r.field = f.field;
     r.value = f.value;
     r.seq = seq;
-    r.idempotency_key = d->idempotency_key;
-    MB_RETURN_IF_ERROR(PatchMarker(&d->payload, f.marker, r.commitment));
+    MB_RETURN_IF_ERROR(PatchMarker(entry, f.marker, r.commitment));
     records->push_back(std::move(r));
   }
   return Status::Ok();
 }
 
-Status Ledger::Impl::Reseal(const EventDraft& d, std::string* payload) const {
-  MB_ASSIGN_OR_RETURN(std::vector<VaultRecord> stored, vault->ForKey(d.idempotency_key));
+Status Ledger::Impl::Reseal(const EventDraft& d, uint64_t old_seq, const std::string& old_payload,
+                            std::string* payload) const {
+  EntryReader old = EntryReader::OpenTrusted(old_payload);
+  const std::vector<CommitmentRef> refs = PayloadCommitments(old.payload());
   for (const SealedField& f : d.sealed) {
-    for (const VaultRecord& r : stored) {
-      if (r.field == f.field && r.value == f.value) {
-        MB_RETURN_IF_ERROR(PatchMarker(payload, f.marker, r.commitment));
-        break;
-      }
+    for (const CommitmentRef& ref : refs) {
+      if (ref.field != f.field) continue;
+      MB_ASSIGN_OR_RETURN(std::optional<VaultRecord> rec, vault->Get(old_seq, ref.commitment));
+      if (rec && rec->value == f.value) MB_RETURN_IF_ERROR(PatchMarker(payload, f.marker, ref.commitment));
     }
   }
   return Status::Ok();
 }
 
-void Ledger::Impl::FileRecords(uint64_t seq, schema::Entry::Payload::Reader p, std::vector<VaultRecord>* records) const {
-  const std::string subject = VaultSubject(p, domain);
-  for (auto it = records->rbegin(); it != records->rend() && it->seq >= seq; ++it) {
-    if (it->seq == seq) it->subject = subject;
+VaultWrite::VaultWrite(Vault& vault, std::vector<std::vector<VaultRecord>>& sealed, std::shared_ptr<spdlog::logger> log)
+    : vault_(vault), log_(std::move(log)) {
+  for (auto& list : sealed) {
+    for (auto& r : list) records_.push_back(std::move(r));
   }
+  if (!records_.empty()) {
+    thread_ = std::thread([this] {
+      const auto t0 = std::chrono::steady_clock::now();
+      status_ = vault_.Put(records_);
+      log_->debug("vault: {} records written and synced in {} us", records_.size(),
+                  std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+    });
+  }
+}
+
+VaultWrite::~VaultWrite() {
+  if (thread_.joinable()) thread_.join();
+}
+
+Status VaultWrite::Finish() {
+  if (thread_.joinable()) thread_.join();
+  return status_;
+}
+
+void VaultWrite::Abandon() {
+  if (Finish().ok() && !records_.empty()) {
+    if (Status r = vault_.Remove(records_); !r.ok()) log_->warn("could not remove unused vault records: {}", r.ToString());
+  }
+  records_.clear();
 }
 
 Status PatchMarker(std::string* payload, const Hash& marker, const Hash& commitment) {
@@ -475,7 +502,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
     MB_ASSIGN_OR_RETURN(std::string bytes, GetEntry(existing));
     MB_ASSIGN_OR_RETURN(Entry old, DecodeEntry(bytes));
     std::string retry = events[i].payload;
-    if (!events[i].sealed.empty()) MB_RETURN_IF_ERROR(m.Reseal(events[i], &retry).WithContext(where(i)));
+    if (!events[i].sealed.empty()) MB_RETURN_IF_ERROR(m.Reseal(events[i], existing, old.payload, &retry).WithContext(where(i)));
     if (old.idempotency_key != events[i].idempotency_key || old.payload != retry) {
       return Status::InvalidArgument(where(i) + ": idempotency key '" + events[i].idempotency_key +
                                      "' is already used by entry " + std::to_string(existing) +
@@ -506,29 +533,17 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
     if (!skip[i]) order.push_back(i);
   }
   const size_t n = order.size();
-  // Personal data: each sealed plaintext gets a fresh salt; its commitment replaces the marker in a copy of the
-  // draft, and the value goes to the vault (subjects are filled in below, once the domain state knows them).
-  std::vector<EventDraft> sealed_drafts;
-  std::vector<const EventDraft*> ev(events.size());
-  std::vector<VaultRecord> records;
-  for (size_t i = 0; i < events.size(); ++i) ev[i] = &events[i];
-  for (size_t j = 0; j < n; ++j) {
-    if (events[order[j]].sealed.empty()) continue;
-    sealed_drafts.reserve(n);
-    sealed_drafts.push_back(events[order[j]]);
-    Status st = m.Seal(&sealed_drafts.back(), m.size + j, &records).WithContext(where(order[j]));
-    if (!st.ok()) {
-      m.domain.Rollback();
-      return st;
-    }
-    ev[order[j]] = &sealed_drafts.back();
-  }
+  // Personal data: each sealed plaintext gets a fresh salt, and its commitment replaces the marker in the encoded
+  // entry, on both cores with the encoding; the values go to the vault (docs/format/commitment.md).
+  std::vector<std::vector<VaultRecord>> sealed(n);
   batch_bytes.resize(n);
   std::vector<size_t> prev_offsets(n);
   std::vector<Status> encoded(n);
   auto encode = [&](size_t lo, size_t hi) {
     for (size_t j = lo; j < hi; ++j) {
-      encoded[j] = EncodeEntryUnchained(m.size + j, now, ctx, *ev[order[j]], &batch_bytes[j], &prev_offsets[j]);
+      const EventDraft& d = events[order[j]];
+      encoded[j] = EncodeEntryUnchained(m.size + j, now, ctx, d, &batch_bytes[j], &prev_offsets[j]);
+      if (encoded[j].ok() && !d.sealed.empty()) encoded[j] = m.Seal(d, m.size + j, &batch_bytes[j], &sealed[j]);
     }
   };
   if (n >= kParallelEncodeMin) {
@@ -538,6 +553,9 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   } else {
     encode(0, n);
   }
+  // 2a'. The vault's synced write runs beside 2b; the log's own write waits for it (the vault first: a crash
+  //      between the two leaves records no entry refers to, never an entry whose personal data is missing).
+  VaultWrite vault(*m.vault, sealed, m.log);
   // 2b. In log order: limits, chain link, domain invariants, leaf hash, tiles.
   Hash prev = m.last_leaf;
   for (size_t j = 0; j < n; ++j) {
@@ -554,9 +572,9 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
       // The domain invariants, in log order: a refusal rejects the whole batch.
       EntryReader reader = EntryReader::OpenTrusted(bytes);
       st = m.domain.Apply(seq, reader.payload(), lookup).WithContext(where(i));
-      if (st.ok() && !ev[i]->sealed.empty()) m.FileRecords(seq, reader.payload(), &records);
     }
     if (!st.ok()) {
+      vault.Abandon();
       m.domain.Rollback();
       return st;
     }
@@ -576,6 +594,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
     return result;
   }
   if (Status c = m.domain.CheckConservation(); !c.ok()) {
+    vault.Abandon();
     m.domain.Rollback();
     return Status::Internal("after this batch, " + c.message());  // a bug in the domain rules, never bad input
   }
@@ -591,29 +610,25 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
 
   // 3. One synced write: the commit point.
   const auto t_encode = std::chrono::steady_clock::now();
-  // The vault first: a crash between the two writes leaves records no entry refers to, never an entry whose
-  // personal data is missing.
-  if (!records.empty()) {
-    if (Status v = m.vault->Put(records); !v.ok()) {
-      m.domain.Rollback();
-      return v;
-    }
+  const auto t_vault = std::chrono::steady_clock::now();
+  if (Status v = vault.Finish(); !v.ok()) {
+    m.domain.Rollback();
+    return v;
   }
   rocksdb::WriteOptions wo;
   wo.sync = m.options.sync;
   Status written = FromRocks(m.db->Write(wo, &wb), "appending batch");
   if (!written.ok()) {
+    vault.Abandon();
     m.domain.Rollback();
-    if (!records.empty()) {
-      if (Status r = m.vault->Remove(records); !r.ok()) m.log->warn("could not remove unused vault records: {}", r.ToString());
-    }
     return written;
   }
   m.domain.Commit();
   const auto t_write = std::chrono::steady_clock::now();
   auto us = [](auto a, auto b) { return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count(); };
-  m.log->debug("append {} events ({} bytes): lookup {} us, encode+hash {} us, write+sync {} us", result.appended,
-               wb.GetDataSize(), us(t_start, t_lookup), us(t_lookup, t_encode), us(t_encode, t_write));
+  m.log->debug("append {} events ({} bytes): lookup {} us, encode+hash {} us, vault wait {} us, write+sync {} us",
+               result.appended, wb.GetDataSize(), us(t_start, t_lookup), us(t_lookup, t_encode), us(t_encode, t_vault),
+               us(t_vault, t_write));
   m.builder = std::move(next);
   m.size = seq;
   m.last_leaf = prev;
@@ -657,6 +672,8 @@ Result<Ledger::ErasureResult> Ledger::Erase(const std::string& subject, const st
   ErasureResult out;
   if (auto at = m.domain.ErasedAt(subject)) {
     if (records.empty()) {
+      // A crash after the deletion but before the compaction would leave the values in the vault's files.
+      if (Status c = m.vault->Compact(); !c.ok()) m.log->warn("compacting the vault: {}", c.ToString());
       return Status::InvalidArgument("subject '" + subject + "' was already erased at entry " + std::to_string(*at));
     }
     m.log->warn("completing the interrupted erasure of {} (entry {})", subject, *at);

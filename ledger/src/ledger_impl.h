@@ -6,6 +6,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "minhbach/domain.h"
 #include "minhbach/ledger.h"
@@ -38,6 +40,25 @@ uint64_t DecodeBE64(std::string_view bytes);
 // Converts a RocksDB status into ours, with context.
 Status FromRocks(const rocksdb::Status& s, const std::string& context);
 
+// A batch's vault records, written (synced) on a thread of their own while the batch is checked. Finish() waits
+// for the write; Abandon() waits and removes the records (the batch was refused). Joins when destroyed.
+class VaultWrite {
+ public:
+  VaultWrite(Vault& vault, std::vector<std::vector<VaultRecord>>& sealed, std::shared_ptr<spdlog::logger> log);
+  ~VaultWrite();
+  VaultWrite(const VaultWrite&) = delete;
+  VaultWrite& operator=(const VaultWrite&) = delete;
+  Status Finish();
+  void Abandon();
+
+ private:
+  Vault& vault_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::vector<VaultRecord> records_;
+  std::thread thread_;
+  Status status_;
+};
+
 class Ledger::Impl {
  public:
   std::string dir;
@@ -61,10 +82,9 @@ class Ledger::Impl {
   std::unique_ptr<Vault> vault;
 
   // Personal data on the append path (docs/format/commitment.md): fresh salts and commitments for a new entry's
-  // sealed fields; the stored salts again for a retry; each record filed under its subject once applied.
-  Status Seal(EventDraft* d, uint64_t seq, std::vector<VaultRecord>* records) const;
-  Status Reseal(const EventDraft& d, std::string* payload) const;
-  void FileRecords(uint64_t seq, schema::Entry::Payload::Reader p, std::vector<VaultRecord>* records) const;
+  // sealed fields, patched into its encoded bytes; for a retry, the salts of the entry already logged.
+  Status Seal(const EventDraft& d, uint64_t seq, std::string* entry, std::vector<VaultRecord>* records) const;
+  Status Reseal(const EventDraft& d, uint64_t old_seq, const std::string& old_payload, std::string* payload) const;
 
   ~Impl();
   Result<std::string> Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key, const char* what) const;

@@ -7,7 +7,10 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <tuple>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -17,20 +20,28 @@
 namespace minhbach {
 namespace fs = std::filesystem;
 
-// Key layout (docs/format/storage.md "The vault"); every key starts with one tag byte.
+// Key layout (docs/format/storage.md "The vault"); every key starts with one tag byte. The records of a batch
+// have consecutive keys (by entry), so writing them is an append to the memtable, not a scattered insert.
 //   'F'                                  -> kVaultFormat
 //   'P'                                  -> the pseudonym secret (32 bytes)
-//   'c' commitment(32)                   -> record (EncodeRecord)
-//   'k' idempotency key                  -> the commitments of that entry, 32 bytes each
+//   'q' seq (8 BE)                       -> the entry's records (EncodeEntryRecords); one subject per entry
+//   's' subject 0x00 seq (8 BE)          -> "" (the entries whose records belong to the subject)
 //   'h' HMAC(32)                         -> donor id (pseudonym index: PseudonymKey of an account or a name)
 //   'n' normalized name 0x00 donor       -> "" (a donor's name, for finding one's own donations)
-//   's' subject 0x00 owned key           -> "" (every key above that belongs to the subject; erasure walks it)
+//   'o' subject 0x00 'h'/'n' key         -> "" (the indexes above that lead to the subject; erasure walks them)
 namespace {
 
 constexpr int kReadOnlyOpenAttempts = 50;
 
-std::string CommitmentKey(const Hash& c) { return "c" + std::string(reinterpret_cast<const char*>(c.data()), c.size()); }
-std::string OwnedKey(const std::string& subject, const std::string& key) { return "s" + subject + '\0' + key; }
+std::string Bytes(const Hash& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); }
+std::string Be64(uint64_t v) {
+  std::string k(8, '\0');
+  for (int i = 0; i < 8; ++i) k[i] = static_cast<char>(v >> (56 - 8 * i));
+  return k;
+}
+std::string EntryKey(uint64_t seq) { return "q" + Be64(seq); }
+std::string SubjectPrefix(const std::string& subject) { return "s" + subject + '\0'; }
+std::string OwnedKey(const std::string& subject, const std::string& key) { return "o" + subject + '\0' + key; }
 
 void PutField(std::string* out, std::string_view s) {
   const uint32_t n = static_cast<uint32_t>(s.size());
@@ -49,33 +60,42 @@ bool GetField(std::string_view* in, std::string* out) {
   return true;
 }
 
-// salt(32) || seq (8 BE) || subject || field || value || idempotency key, each string as u32 BE length || bytes.
-std::string EncodeRecord(const VaultRecord& r) {
-  std::string out(reinterpret_cast<const char*>(r.salt.data()), kSaltBytes);
-  for (int i = 7; i >= 0; --i) out += static_cast<char>(r.seq >> (8 * i));
-  PutField(&out, r.subject);
-  PutField(&out, r.field);
-  PutField(&out, r.value);
-  PutField(&out, r.idempotency_key);
+// subject, then per record: field || salt (32) || value; strings as u32 BE length || bytes. The commitment is not
+// stored: it is recomputed from (field, salt, value), so a record can only ever open the commitment it was made for.
+void AppendRecord(std::string* out, const VaultRecord& r) {
+  PutField(out, r.field);
+  out->append(reinterpret_cast<const char*>(r.salt.data()), kSaltBytes);
+  PutField(out, r.value);
+}
+
+Result<std::vector<VaultRecord>> DecodeEntryRecords(uint64_t seq, std::string_view in) {
+  std::vector<VaultRecord> out;
+  std::string subject;
+  const std::string where = "vault records of entry " + std::to_string(seq);
+  if (!GetField(&in, &subject)) return Status::Corruption(where + " are malformed");
+  while (!in.empty()) {
+    VaultRecord r;
+    r.seq = seq;
+    r.subject = subject;
+    if (!GetField(&in, &r.field) || in.size() < kSaltBytes) return Status::Corruption(where + " are malformed");
+    std::memcpy(r.salt.data(), in.data(), kSaltBytes);
+    in.remove_prefix(kSaltBytes);
+    if (!GetField(&in, &r.value)) return Status::Corruption(where + " are malformed");
+    r.commitment = Commitment(r.field, r.salt, r.value);
+    out.push_back(std::move(r));
+  }
   return out;
 }
 
-Result<VaultRecord> DecodeRecord(const Hash& commitment, std::string_view in) {
-  VaultRecord r;
-  r.commitment = commitment;
-  if (in.size() < kSaltBytes + 8) return Status::Corruption("vault record " + HexEncode(commitment) + " is truncated");
-  std::memcpy(r.salt.data(), in.data(), kSaltBytes);
-  r.seq = DecodeBE64(in.substr(kSaltBytes, 8));
-  in.remove_prefix(kSaltBytes + 8);
-  if (!GetField(&in, &r.subject) || !GetField(&in, &r.field) || !GetField(&in, &r.value) ||
-      !GetField(&in, &r.idempotency_key) || !in.empty()) {
-    return Status::Corruption("vault record " + HexEncode(commitment) + " is malformed");
-  }
-  // Paired with the check before the value was written: the record opens its own commitment.
-  if (Commitment(r.field, r.salt, r.value) != commitment) {
-    return Status::Corruption("vault record " + HexEncode(commitment) + " does not open its commitment");
-  }
-  return r;
+// The pseudonym and name index keys a donor's name or account record leads to (none for other fields).
+std::vector<std::string> IndexKeys(const Hash& secret, const VaultRecord& r) {
+  const bool account = r.field == "donor_registered.account", name = r.field == "donor_registered.name";
+  if (!account && !name) return {};
+  std::vector<std::string> keys;
+  keys.push_back("h" + Bytes(PseudonymKey(secret, account ? "account" : "name",
+                                          account ? NormalizeDigits(r.value) : NormalizeName(r.value))));
+  if (name) keys.push_back("n" + NormalizeName(r.value) + '\0' + r.subject);
+  return keys;
 }
 
 rocksdb::Options VaultOptions() {
@@ -85,6 +105,7 @@ rocksdb::Options VaultOptions() {
   o.WAL_size_limit_MB = 0;
   o.keep_log_file_num = 2;
   o.max_manifest_file_size = 4 << 20;
+  o.write_buffer_size = 64 << 20;
   rocksdb::BlockBasedTableOptions t;
   t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
@@ -114,10 +135,9 @@ class Vault::Impl {
     wo.sync = true;
     return FromRocks(db->Write(wo, wb), what);
   }
-  // Every key the subject owns.
-  Result<std::vector<std::string>> Owned(const std::string& subject) const {
+  // Every key under `prefix`, suffixes only.
+  Result<std::vector<std::string>> Suffixes(const std::string& prefix) const {
     std::vector<std::string> keys;
-    const std::string prefix = "s" + subject + '\0';
     std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
     for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
       keys.push_back(it->key().ToString().substr(prefix.size()));
@@ -194,41 +214,27 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& ledger_dir, std::s
 }
 
 Status Vault::Put(const std::vector<VaultRecord>& records) {
-  rocksdb::WriteBatch wb(records.size() * 256);
-  std::map<std::string, std::string> by_key;  // idempotency key -> commitments
-  for (const VaultRecord& r : records) {
-    // Paired with DecodeRecord: a record is checked to open its commitment before it is written.
-    if (Commitment(r.field, r.salt, r.value) != r.commitment) {
-      return Status::Internal("vault record for " + r.field + " does not open its commitment");
+  rocksdb::WriteBatch wb(records.size() * 160);
+  std::string value;
+  for (size_t i = 0; i < records.size();) {
+    const VaultRecord& first = records[i];
+    if (first.subject.empty()) return Status::Internal("vault record for " + first.field + " has no subject");
+    value.clear();
+    PutField(&value, first.subject);
+    for (; i < records.size() && records[i].seq == first.seq; ++i) {
+      const VaultRecord& r = records[i];
+      // Paired with DecodeEntryRecords, which recomputes the commitment from what was written.
+      if (r.subject != first.subject || Commitment(r.field, r.salt, r.value) != r.commitment) {
+        return Status::Internal("vault record for " + r.field + " of entry " + std::to_string(r.seq) + " is inconsistent");
+      }
+      AppendRecord(&value, r);
+      for (const std::string& k : IndexKeys(impl_->secret, r)) {
+        wb.Put(k, k[0] == 'h' ? r.subject : std::string());
+        wb.Put(OwnedKey(r.subject, k), "");
+      }
     }
-    const std::string ck = CommitmentKey(r.commitment);
-    wb.Put(ck, EncodeRecord(r));
-    wb.Put(OwnedKey(r.subject, ck), "");
-    by_key[r.idempotency_key].append(reinterpret_cast<const char*>(r.commitment.data()), kHashSize);
-    const bool account = r.field == "donor_registered.account", name = r.field == "donor_registered.name";
-    if (account || name) {
-      Hash h = PseudonymKey(impl_->secret, account ? "account" : "name",
-                            account ? NormalizeDigits(r.value) : NormalizeName(r.value));
-      const std::string hk = "h" + std::string(reinterpret_cast<const char*>(h.data()), kHashSize);
-      wb.Put(hk, r.subject);
-      wb.Put(OwnedKey(r.subject, hk), "");
-    }
-    if (name) {
-      const std::string nk = "n" + NormalizeName(r.value) + '\0' + r.subject;
-      wb.Put(nk, "");
-      wb.Put(OwnedKey(r.subject, nk), "");
-    }
-  }
-  for (const auto& [key, commitments] : by_key) {
-    const std::string kk = "k" + key;
-    wb.Put(kk, commitments);
-    for (size_t i = 0; i < commitments.size(); i += kHashSize) {
-      // The key's list belongs to every subject it names (usually one).
-      auto rec = std::find_if(records.begin(), records.end(), [&](const VaultRecord& r) {
-        return std::memcmp(r.commitment.data(), commitments.data() + i, kHashSize) == 0;
-      });
-      wb.Put(OwnedKey(rec->subject, kk), "");
-    }
+    wb.Put(EntryKey(first.seq), value);
+    wb.Put(SubjectPrefix(first.subject) + Be64(first.seq), "");
   }
   return impl_->Write(&wb, "writing the vault");
 }
@@ -236,74 +242,79 @@ Status Vault::Put(const std::vector<VaultRecord>& records) {
 Status Vault::Remove(const std::vector<VaultRecord>& records) {
   rocksdb::WriteBatch wb;
   for (const VaultRecord& r : records) {
-    const std::string ck = CommitmentKey(r.commitment);
-    wb.Delete(ck);
-    wb.Delete(OwnedKey(r.subject, ck));
-    wb.Delete("k" + r.idempotency_key);
-    wb.Delete(OwnedKey(r.subject, "k" + r.idempotency_key));
+    wb.Delete(EntryKey(r.seq));
+    wb.Delete(SubjectPrefix(r.subject) + Be64(r.seq));
+    for (const std::string& k : IndexKeys(impl_->secret, r)) {
+      wb.Delete(k);
+      wb.Delete(OwnedKey(r.subject, k));
+    }
   }
   return impl_->Write(&wb, "undoing vault records");
 }
 
-Result<std::optional<VaultRecord>> Vault::Get(const Hash& commitment) const {
-  auto v = impl_->Get(CommitmentKey(commitment));
-  if (!v.ok() && v.status().IsNotFound()) return std::optional<VaultRecord>();
+Result<std::vector<VaultRecord>> Vault::ForEntry(uint64_t seq) const {
+  auto v = impl_->Get(EntryKey(seq));
+  if (!v.ok() && v.status().IsNotFound()) return std::vector<VaultRecord>();
   if (!v.ok()) return v.status();
-  MB_ASSIGN_OR_RETURN(VaultRecord r, DecodeRecord(commitment, *v));
-  return std::optional<VaultRecord>(std::move(r));
+  return DecodeEntryRecords(seq, *v);
 }
 
-Result<std::vector<VaultRecord>> Vault::ForKey(const std::string& idempotency_key) const {
-  std::vector<VaultRecord> out;
-  auto v = impl_->Get("k" + idempotency_key);
-  if (!v.ok() && v.status().IsNotFound()) return out;
-  if (!v.ok()) return v.status();
-  for (size_t i = 0; i + kHashSize <= v->size(); i += kHashSize) {
-    Hash c;
-    std::memcpy(c.data(), v->data() + i, kHashSize);
-    MB_ASSIGN_OR_RETURN(auto r, Get(c));
-    if (r) out.push_back(std::move(*r));
+Result<std::optional<VaultRecord>> Vault::Get(uint64_t seq, const Hash& commitment) const {
+  MB_ASSIGN_OR_RETURN(auto recs, ForEntry(seq));
+  for (auto& r : recs) {
+    if (r.commitment == commitment) return std::optional<VaultRecord>(std::move(r));
   }
-  return out;
+  return std::optional<VaultRecord>();
 }
 
 Result<std::vector<VaultRecord>> Vault::ForSubject(const std::string& subject) const {
   std::vector<VaultRecord> out;
-  MB_ASSIGN_OR_RETURN(auto keys, impl_->Owned(subject));
-  for (const std::string& k : keys) {
-    if (k.size() != 1 + kHashSize || k[0] != 'c') continue;
-    Hash c;
-    std::memcpy(c.data(), k.data() + 1, kHashSize);
-    MB_ASSIGN_OR_RETURN(auto r, Get(c));
-    if (r) out.push_back(std::move(*r));
+  MB_ASSIGN_OR_RETURN(auto seqs, impl_->Suffixes(SubjectPrefix(subject)));
+  for (const std::string& k : seqs) {
+    if (k.size() != 8) return Status::Corruption("vault: malformed subject index key");
+    MB_ASSIGN_OR_RETURN(auto recs, ForEntry(DecodeBE64(k)));
+    for (auto& r : recs) out.push_back(std::move(r));
   }
   return out;
 }
 
 Status Vault::Scan(const std::function<bool(const VaultRecord&)>& fn) const {
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
-  for (it->Seek("c"); it->Valid() && it->key().starts_with("c"); it->Next()) {
-    if (it->key().size() != 1 + kHashSize) return Status::Corruption("vault: malformed record key");
-    Hash c;
-    std::memcpy(c.data(), it->key().data() + 1, kHashSize);
-    MB_ASSIGN_OR_RETURN(VaultRecord r, DecodeRecord(c, it->value().ToStringView()));
-    if (!fn(r)) return Status::Ok();
+  for (it->Seek("q"); it->Valid() && it->key().starts_with("q"); it->Next()) {
+    if (it->key().size() != 9) return Status::Corruption("vault: malformed entry key");
+    MB_ASSIGN_OR_RETURN(auto recs, DecodeEntryRecords(DecodeBE64(it->key().ToStringView().substr(1)), it->value().ToStringView()));
+    for (const auto& r : recs) {
+      if (!fn(r)) return Status::Ok();
+    }
   }
   return FromRocks(it->status(), "scanning the vault");
 }
 
 Result<size_t> Vault::EraseSubject(const std::string& subject) {
-  MB_ASSIGN_OR_RETURN(auto keys, impl_->Owned(subject));
+  MB_ASSIGN_OR_RETURN(auto seqs, impl_->Suffixes(SubjectPrefix(subject)));
+  MB_ASSIGN_OR_RETURN(auto owned, impl_->Suffixes("o" + subject + '\0'));
   size_t records = 0;
   rocksdb::WriteBatch wb;
-  for (const std::string& k : keys) {
-    if (!k.empty() && k[0] == 'c') ++records;
+  for (const std::string& k : seqs) {
+    if (k.size() != 8) return Status::Corruption("vault: malformed subject index key");
+    MB_ASSIGN_OR_RETURN(auto recs, ForEntry(DecodeBE64(k)));
+    records += recs.size();
+    wb.Delete("q" + k);
+    wb.Delete(SubjectPrefix(subject) + k);
+  }
+  for (const std::string& k : owned) {
     wb.Delete(k);
     wb.Delete(OwnedKey(subject, k));
   }
   MB_RETURN_IF_ERROR(impl_->Write(&wb, "erasing from the vault"));
-  // The deleted values are still in the memtable's WAL and in SST files: flush (a flushed WAL is deleted, as
-  // the vault keeps no archive), then rewrite every file so the tombstones drop the values.
+  MB_RETURN_IF_ERROR(Compact());
+  impl_->log->info("erased {} vault records of {} ({} entries, {} index keys)", records, subject, seqs.size(), owned.size());
+  return records;
+}
+
+Status Vault::Compact() {
+  // Deleted values are still in the memtable's WAL and in SST files: flush (a flushed WAL is deleted, as the
+  // vault keeps no archive), then rewrite every file so the tombstones drop the values.
   rocksdb::FlushOptions fo;
   fo.wait = true;
   MB_RETURN_IF_ERROR(FromRocks(impl_->db->Flush(fo), "flushing the vault"));
@@ -311,9 +322,7 @@ Result<size_t> Vault::EraseSubject(const std::string& subject) {
   co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   co.exclusive_manual_compaction = true;
   MB_RETURN_IF_ERROR(FromRocks(impl_->db->CompactRange(co, nullptr, nullptr), "compacting the vault"));
-  MB_RETURN_IF_ERROR(FromRocks(impl_->db->FlushWAL(true), "syncing the vault's log"));
-  impl_->log->info("erased {} vault records of {} ({} keys)", records, subject, keys.size());
-  return records;
+  return FromRocks(impl_->db->FlushWAL(true), "syncing the vault's log");
 }
 
 Result<std::optional<std::string>> Vault::FindPseudonym(std::string_view kind, std::string_view normalized) const {

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
   }
   fs::remove_all(dir);
   auto log = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
-  log->set_level(spdlog::level::warn);
+  log->set_level(std::getenv("MINHBACH_BENCH_DEBUG") ? spdlog::level::debug : spdlog::level::warn);
   std::unique_ptr<mb::Ledger> ledgers[2];
   for (int v = 0; v < 2; ++v) {
     auto l = mb::Ledger::Create(dir + (v ? "/vault" : "/plain"), "bench.example/vault", log);

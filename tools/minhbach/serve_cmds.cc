@@ -102,15 +102,16 @@ int Serve(const Globals& g, const std::string& listen, serve::ServeOptions o) {
   return 0;
 }
 
-int TokenAdd(const Globals& g, const std::string& name, const std::string& fund) {
-  auto token = serve::AddToken(TokensPath(g), name, fund);
+int TokenAdd(const Globals& g, const std::string& name, const std::string& fund, const std::string& role) {
+  auto token = serve::AddToken(TokensPath(g), name, fund, role);
   if (!token.ok()) return Fail(g, token.status());
   if (g.json) {
-    std::cout << Dump(json{{"ok", true}, {"name", name}, {"fund", fund}, {"token", *token}, {"actor", "admin:" + name}})
+    std::cout << Dump(json{{"ok", true}, {"name", name}, {"fund", fund}, {"role", role}, {"token", *token},
+                           {"actor", "admin:" + name}})
               << "\n";
   } else {
     std::cout << *token << "\n";
-    std::cerr << "token for administrator '" << name << "' (fund " << fund
+    std::cerr << "token for " << role << " '" << name << "' (fund " << fund
               << "): shown once; only its SHA-256 is kept in " << TokensPath(g) << "\n";
   }
   return 0;
@@ -122,14 +123,14 @@ int TokenList(const Globals& g) {
   if (g.json) {
     json a = json::array();
     for (const auto& t : *tokens) {
-      a.push_back({{"name", t.name}, {"fund", t.fund}, {"sha256", t.sha256}, {"created", t.created},
+      a.push_back({{"name", t.name}, {"fund", t.fund}, {"role", t.role}, {"sha256", t.sha256}, {"created", t.created},
                    {"revoked", t.revoked}});
     }
     std::cout << Dump(json{{"ok", true}, {"tokens", a}}) << "\n";
     return 0;
   }
-  cli::Table t({"administrator", "fund", "token sha256", "created", "revoked"}, {false, false, false, false, false});
-  for (const auto& r : *tokens) t.Row({r.name, r.fund, r.sha256.substr(0, 16) + "…", r.created, r.revoked});
+  cli::Table t({"name", "role", "fund", "token sha256", "created", "revoked"}, {false, false, false, false, false, false});
+  for (const auto& r : *tokens) t.Row({r.name, r.role, r.fund, r.sha256.substr(0, 16) + "…", r.created, r.revoked});
   std::cout << t.Render();
   return 0;
 }
@@ -163,10 +164,13 @@ void RegisterServeCommands(CLI::App& app, const Globals& g, std::vector<Command>
   tk->fallthrough();
   auto name = std::make_shared<std::string>();
   auto fund = std::make_shared<std::string>();
+  auto role = std::make_shared<std::string>(serve::kRoleAdministrator);
   auto* add = tk->add_subcommand("add", "Create a token for an administrator, scoped to one fund (or '*'); prints it once");
   add->add_option("name", *name, "Administrator id (recorded as the actor 'admin:<name>')")->required();
   add->add_option("--fund", *fund, "The fund it may write for, or '*' for every fund")->required();
-  out.push_back({add, [&g, name, fund] { return TokenAdd(g, *name, *fund); }});
+  add->add_option("--role", *role, "administrator (appends, reads of personal data) or inspector (reads of personal "
+                                   "data and the access journal; no appends). Default administrator");
+  out.push_back({add, [&g, name, fund, role] { return TokenAdd(g, *name, *fund, *role); }});
   auto* list = tk->add_subcommand("list", "List the tokens (names, scopes, hashes, revocations)");
   out.push_back({list, [&g] { return TokenList(g); }});
   auto* rv = tk->add_subcommand("revoke", "Revoke an administrator's token");

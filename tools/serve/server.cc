@@ -23,6 +23,7 @@
 #include "minhbach/money.h"
 #include "minhbach/note.h"
 #include "minhbach/read_models.h"
+#include "minhbach/journal.h"
 #include "minhbach/privacy.h"
 #include "minhbach/text.h"
 #include "minhbach/tokens.h"
@@ -186,6 +187,7 @@ class Server::Impl {
        std::shared_ptr<spdlog::logger> log)
       : ledger_(ledger),
         projections_(projections),
+        ledger_dir_(std::filesystem::path(tokens_path).parent_path().string()),
         auth_(std::move(tokens_path)),
         opt_(std::move(options)),
         log_(std::move(log)),
@@ -380,6 +382,11 @@ class Server::Impl {
              [this](const httplib::Request& req, httplib::Response& res) { Donor(req.matches[1], res); });
     svr_.Get("/api/v1/statement", [this](const httplib::Request& req, httplib::Response& res) { StatementOf(req, res); });
     svr_.Get("/api/v1/search", [this](const httplib::Request& req, httplib::Response& res) { Search(req, res); });
+
+    // personal data, for inspectors and administrators (docs/api.md "Roles"); every read is journaled first
+    svr_.Get(R"(/api/v1/vault/subjects/([^/]+))",
+             [this](const httplib::Request& req, httplib::Response& res) { VaultSubject(req, req.matches[1], res); });
+    svr_.Get("/api/v1/journal", [this](const httplib::Request& req, httplib::Response& res) { Journal(req, res); });
 
     // the write API
     // With a content reader the body is read here, under our own limit and whatever its content type (the
@@ -739,6 +746,10 @@ class Server::Impl {
     Read(res, [&]() -> Status {
       MB_ASSIGN_OR_RETURN(auto t, M().Donor(donor));
       json j = ToJson(t);
+      if (j.value("display_name", "") == "anonymous" || j.value("display_name", "").empty()) {
+        MB_ASSIGN_OR_RETURN(std::string shown, DonorDisplay(donor));
+        j["display_name"] = shown;
+      }
       j["ok"] = true;
       Reply(res, 200, j);
       return Status::Ok();
@@ -861,6 +872,66 @@ class Server::Impl {
       if (r.field == "donor_registered.name") return MaskedInitials(r.value);
     }
     return std::string("anonymous");
+  }
+
+  // ---- personal data (roles) ----
+
+  // The token of a non-public role allowed here, or nullopt after answering 401 / 403.
+  std::optional<TokenRecord> Role(const httplib::Request& req, httplib::Response& res, bool inspector_only) {
+    auto who = Authenticate(req, res);
+    if (!who) return std::nullopt;
+    if (inspector_only && who->role != kRoleInspector) {
+      Error(res, 403, "forbidden", "only an inspector's token may read the access journal");
+      return std::nullopt;
+    }
+    return who;
+  }
+
+  void VaultSubject(const httplib::Request& req, const std::string& subject, httplib::Response& res) {
+    auto who = Role(req, res, false);
+    if (!who) return;
+    const std::string why = req.get_param_value("why");
+    if (why.empty()) return Error(res, 400, "bad_request", "why: required (the reason is recorded in the access journal)");
+    Read(res, [&]() -> Status {
+      bool known = false;
+      for (const char* kind : {"d/", "c/", "g/"}) {
+        MB_ASSIGN_OR_RETURN(std::string rec, ledger_.DomainRecord(kind + subject));
+        known = known || !rec.empty();
+      }
+      if (!known) return Status::NotFound("subject '" + subject + "' is not a registered donor, child or guardian");
+      MB_RETURN_IF_ERROR(JournalAppend(ledger_dir_, {0, "", "token:" + who->name, who->role, subject,
+                                                     "GET /api/v1/vault/subjects/" + subject, why}));
+      MB_ASSIGN_OR_RETURN(auto recs, ledger_.vault().ForSubject(subject));
+      MB_ASSIGN_OR_RETURN(std::string erased, ledger_.DomainRecord("x/" + subject));
+      json a = json::array();
+      for (const auto& r : recs) {
+        a.push_back({{"seq", r.seq}, {"field", r.field}, {"value", r.value}, {"commitment", HexEncode(r.commitment)}});
+      }
+      Reply(res, 200, json{{"ok", true}, {"subject", subject}, {"erased", !erased.empty()}, {"records", a}});
+      return Status::Ok();
+    });
+  }
+
+  void Journal(const httplib::Request& req, httplib::Response& res) {
+    auto who = Role(req, res, true);
+    if (!who) return;
+    Read(res, [&]() -> Status {
+      MB_ASSIGN_OR_RETURN(auto recs, JournalRead(ledger_dir_));
+      size_t limit = 100;
+      if (req.has_param("limit")) {
+        auto l = U64(req.get_param_value("limit"));
+        if (!l || *l == 0 || *l > 1000) return Status::InvalidArgument("limit: expected 1..1000");
+        limit = *l;
+      }
+      json a = json::array();
+      for (size_t i = recs.size() > limit ? recs.size() - limit : 0; i < recs.size(); ++i) {
+        const auto& r = recs[i];
+        a.push_back({{"n", r.n}, {"at", r.at}, {"who", r.who}, {"role", r.role}, {"subject", r.subject},
+                     {"what", r.what}, {"why", r.why}});
+      }
+      Reply(res, 200, json{{"ok", true}, {"verified", true}, {"total", recs.size()}, {"records", a}});
+      return Status::Ok();
+    });
   }
 
   // ---- the write API ----
@@ -1006,6 +1077,7 @@ class Server::Impl {
     auto who_or = Authenticate(req, res);
     if (!who_or) return;
     const TokenRecord& who = *who_or;
+    if (who.role != kRoleAdministrator) return Error(res, 403, "forbidden", "an inspector's token cannot append");
     double wait = 0;
     if (!write_limit_.Allow(who.name, &wait)) {
       res.set_header("Retry-After", std::to_string(static_cast<int>(wait) + 1));
@@ -1084,6 +1156,7 @@ class Server::Impl {
 
   Ledger& ledger_;
   Projections& projections_;
+  std::string ledger_dir_;  // where the access journal is (the token file's folder: the ledger's)
   TokenAuth auth_;
   ServeOptions opt_;
   std::shared_ptr<spdlog::logger> log_;

@@ -55,10 +55,12 @@ Result<std::vector<TokenRecord>> LoadTokens(const std::string& path) {
       r.sha256 = t.at("sha256").get<std::string>();
       r.created = t.at("created").get<std::string>();
       r.revoked = t.value("revoked", "");
+      r.role = t.value("role", kRoleAdministrator);
     } catch (const json::exception& e) {
       return Status::Corruption(path + ": token record: " + e.what());
     }
-    if (!ValidName(r.name) || r.sha256.size() != 64 || r.fund.empty()) {
+    if (!ValidName(r.name) || r.sha256.size() != 64 || r.fund.empty() ||
+        (r.role != kRoleAdministrator && r.role != kRoleInspector)) {
       return Status::Corruption(path + ": bad token record '" + r.name + "'");
     }
     out.push_back(std::move(r));
@@ -70,12 +72,16 @@ Status SaveTokens(const std::string& path, const std::vector<TokenRecord>& token
   json a = json::array();
   for (const auto& t : tokens) {
     a.push_back({{"name", t.name}, {"fund", t.fund}, {"sha256", t.sha256}, {"created", t.created},
-                 {"revoked", t.revoked}});
+                 {"revoked", t.revoked}, {"role", t.role}});
   }
   return cli::WriteFileAtomically(path, json{{"format", kTokensFormat}, {"tokens", a}}.dump(2) + "\n", 0600);
 }
 
-Result<std::string> AddToken(const std::string& path, const std::string& name, const std::string& fund) {
+Result<std::string> AddToken(const std::string& path, const std::string& name, const std::string& fund,
+                             const std::string& role) {
+  if (role != kRoleAdministrator && role != kRoleInspector) {
+    return Status::InvalidArgument("--role: expected administrator or inspector, got '" + role + "'");
+  }
   if (!ValidName(name)) {
     return Status::InvalidArgument("administrator name '" + name + "': expected 1..64 of A-Z a-z 0-9 - _ .");
   }
@@ -95,7 +101,7 @@ Result<std::string> AddToken(const std::string& path, const std::string& name, c
     if (c == '=') continue;
     token += c == '+' ? '-' : c == '/' ? '_' : c;
   }
-  tokens.push_back({name, fund, HashToken(token), NowUtc(), ""});
+  tokens.push_back({name, fund, HashToken(token), NowUtc(), "", role});
   MB_RETURN_IF_ERROR(SaveTokens(path, tokens));
   return token;
 }

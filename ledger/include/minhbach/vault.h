@@ -37,12 +37,11 @@ inline constexpr const char* kVaultFormat = "minhbach-vault-1";
 // One sealed value: what the log commits to, and where.
 struct VaultRecord {
   Hash commitment{};
-  std::string subject;          // the donor, child or guardian id; "fund:<id>" or "ledger" for texts of no person
+  std::string subject;          // the donor, child or guardian id; "ledger" for texts of events that name no person
   std::string field;            // e.g. "donation_received.details"
   std::string value;
   Salt salt{};
   uint64_t seq = 0;             // the entry holding the commitment
-  std::string idempotency_key;  // that entry's key (a retry re-seals with the same salt)
 };
 
 class Vault {
@@ -57,16 +56,16 @@ class Vault {
   static Result<std::unique_ptr<Vault>> Open(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
                                              bool read_only);
 
-  // Stores records and their indexes (subject, idempotency key, donor pseudonym and name) in one synced write.
+  // Stores records and their indexes (commitment, donor pseudonym and name) in one synced write.
   Status Put(const std::vector<VaultRecord>& records);
   // Removes records a failed append had stored (best effort; they were never referred to).
   Status Remove(const std::vector<VaultRecord>& records);
 
-  // The record of a commitment; nullopt when there is none (never stored, or erased).
-  Result<std::optional<VaultRecord>> Get(const Hash& commitment) const;
-  // The records of the entry with this idempotency key (for a retry).
-  Result<std::vector<VaultRecord>> ForKey(const std::string& idempotency_key) const;
-  // Every record of a subject, in commitment order.
+  // The records of entry `seq` (empty when it has none, or they were erased), with their commitments recomputed.
+  Result<std::vector<VaultRecord>> ForEntry(uint64_t seq) const;
+  // The record of entry `seq` that opens `commitment`; nullopt when there is none.
+  Result<std::optional<VaultRecord>> Get(uint64_t seq, const Hash& commitment) const;
+  // Every record of a subject, in log order.
   Result<std::vector<VaultRecord>> ForSubject(const std::string& subject) const;
   // Visits every record (for extracts by period); stops when fn returns false.
   Status Scan(const std::function<bool(const VaultRecord&)>& fn) const;
@@ -75,6 +74,8 @@ class Vault {
   // so that no file of the vault keeps the values (RocksDB keeps deleted values in SST files and the WAL until
   // then). Returns how many records were deleted.
   Result<size_t> EraseSubject(const std::string& subject);
+  // Flush and full compaction with the bottommost level forced: no file keeps a deleted value afterwards.
+  Status Compact();
 
   // The donor pseudonym of an identity ("account" + digits, or "name" + NormalizeName), if one was registered.
   Result<std::optional<std::string>> FindPseudonym(std::string_view kind, std::string_view normalized) const;

@@ -23,13 +23,18 @@ struct TokenRecord {
   std::string sha256;   // hex SHA-256 of the token text
   std::string created;  // RFC 3339 UTC
   std::string revoked;  // RFC 3339 UTC, "" while valid
+  std::string role = "administrator";  // "administrator" (appends, vault reads) or "inspector" (vault and journal
+                                       // reads, no appends); docs/api.md "Roles"
 };
+inline constexpr const char* kRoleAdministrator = "administrator";
+inline constexpr const char* kRoleInspector = "inspector";
 
 Result<std::vector<TokenRecord>> LoadTokens(const std::string& path);  // a missing file is an empty list
 // Writes the list atomically (temporary file, fsync, rename, fsync of the folder), mode 0600.
 Status SaveTokens(const std::string& path, const std::vector<TokenRecord>& tokens);
 // Creates a token for `name` (which must be new) and returns its text: "mbt_" + 43 base64url characters.
-Result<std::string> AddToken(const std::string& path, const std::string& name, const std::string& fund);
+Result<std::string> AddToken(const std::string& path, const std::string& name, const std::string& fund,
+                             const std::string& role = kRoleAdministrator);
 // Marks the token of `name` revoked. NotFound for an unknown name; revoking twice is an error.
 Status RevokeToken(const std::string& path, const std::string& name);
 
