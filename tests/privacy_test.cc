@@ -1,6 +1,9 @@
 // Personal data never in the log (issue 13): commitments, the vault, retries, erasure, extracts, the journal.
 // Each scan looks for the raw bytes of every name, account and phone number in every file under a folder.
 #include <gtest/gtest.h>
+#include <openssl/hmac.h>
+
+#include <set>
 
 #include <filesystem>
 #include <fstream>
@@ -83,6 +86,23 @@ TEST(Commitment, BytesAreSpecified) {
   EXPECT_NE(mb::Commitment("donor_registered.name", salt, "Nguyễn Văn Quang"), sha.Digest(pre));
 }
 
+TEST(Commitment, PseudonymKeyIsHmacSha256) {
+  mb::Hash secret;
+  for (size_t i = 0; i < secret.size(); ++i) secret[i] = static_cast<uint8_t>(0xA0 + i);
+  const std::string msg = std::string("account") + '\0' + "0101001222009";
+  mb::Hash want;
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(msg.data()),
+       msg.size(), want.data(), &len);
+  EXPECT_EQ(mb::PseudonymKey(secret, "account", "0101001222009"), want);
+  // Salts never repeat (a pool of OpenSSL's output, each byte used once).
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    mb::Salt s = mb::RandomSalt();
+    EXPECT_TRUE(seen.insert(std::string(reinterpret_cast<const char*>(s.data()), s.size())).second);
+  }
+}
+
 TEST(PublicText, RefusesAccountAndPhoneNumbers) {
   EXPECT_TRUE(mb::CheckPublicText("Quà Tết 2025 cho 400 học sinh").ok());
   EXPECT_TRUE(mb::CheckPublicText("Hỗ trợ 20.000.000 đồng, ngày 2024-09-12").ok());
@@ -93,6 +113,7 @@ TEST(PublicText, RefusesAccountAndPhoneNumbers) {
   EXPECT_FALSE(mb::CheckPublicText("goi 090.228.6798").ok());
   EXPECT_FALSE(mb::CheckPublicText("goi +84 90 228 6798").ok());
   EXPECT_FALSE(mb::CheckPublicText("goi 0902-286-798").ok());
+  EXPECT_TRUE(mb::CheckPublicText("Tổng 840.000.000 đồng").ok());  // an amount, not a phone number
 }
 
 TEST(PublicText, MaskedInitials) {
@@ -215,6 +236,13 @@ TEST_F(PrivacyTest, ErasureRemovesEveryByteAndKeepsEveryProof) {
   ASSERT_FALSE(again.ok());
   EXPECT_NE(again.status().message().find("already erased"), std::string::npos) << again.status().ToString();
   EXPECT_FALSE((*reopened)->Erase("D-404", "why", ctx_).ok());
+  // New personal data for the erased pseudonym is refused; an erasure line from JSON input too.
+  auto again_data = mb::ParseJsonLines(R"({"type":"donation_received","idempotency_key":"g2","data":{"fund":"F","donor":"D-1","value_date":"2024-09-13","cash":{"channel":"bank","amount":1},"details":"NGUYEN VAN QUANG"}})");
+  ASSERT_TRUE(again_data.ok());
+  auto refused = (*reopened)->Append(*again_data, ctx_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("was erased"), std::string::npos) << refused.status().ToString();
+  EXPECT_FALSE(mb::ParseJsonLine(R"({"type":"erasure","idempotency_key":"e","data":{"subject":"G-1","commitments":[],"reason":"r","part":1,"parts":1}})", 1).ok());
   // The erasure entry cannot be reversed.
   auto rev = mb::ParseJsonLines(R"({"type":"reversal","idempotency_key":"undo","public":["reason"],"data":{"seq":6,"reason":"undo"}})");
   ASSERT_TRUE(rev.ok());
@@ -249,6 +277,36 @@ TEST_F(PrivacyTest, AFlippedByteInAnOpenedCommitmentNamesTheEntry) {
   EXPECT_EQ(origin, "o");
 }
 
+TEST_F(PrivacyTest, RecordsOfAnAppendThatNeverReachedTheLogAreDroppedAtOpen) {
+  // As after a crash between the vault's write and the log's: records for an entry the log does not have.
+  mb::VaultRecord r;
+  r.seq = ledger_->size();
+  r.subject = "D-1";
+  r.field = "donation_received.details";
+  r.value = "CT tu 0101001222009 orphan";
+  r.salt = mb::RandomSalt();
+  r.commitment = mb::Commitment(r.field, r.salt, r.value);
+  ASSERT_TRUE(ledger_->vault().Put({r}).ok());
+  ledger_.reset();
+  auto l = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger());
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  auto left = (*l)->vault().ForEntry(r.seq);
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());
+  auto subject = (*l)->vault().ForSubject("D-1");
+  ASSERT_TRUE(subject.ok());
+  EXPECT_EQ(subject->size(), 4u);
+}
+
+TEST_F(PrivacyTest, VaultFilesAreTheOwnersOnly) {
+  const auto vault = fs::path(dir_.path()) / mb::kVaultDirName;
+  EXPECT_EQ(fs::status(vault).permissions() & fs::perms::all, fs::perms::owner_all);
+  for (const auto& e : fs::directory_iterator(vault)) {
+    if (!e.is_regular_file()) continue;
+    EXPECT_EQ(e.status().permissions() & (fs::perms::group_all | fs::perms::others_all), fs::perms::none) << e.path();
+  }
+}
+
 TEST(AccessJournal, AnEditedLineBreaksTheChain) {
   TempDir dir;
   for (int i = 0; i < 3; ++i) {
@@ -268,6 +326,11 @@ TEST(AccessJournal, AnEditedLineBreaksTheChain) {
     auto r = mb::JournalRead(dir.path());
     EXPECT_FALSE(r.ok()) << "an edit of " << needle << " went unnoticed";
   }
+  // The last line edited, then another read appended: the append refuses to hide the edit.
+  std::string edited = original;
+  edited.replace(edited.rfind("D-2"), 3, "D-8");
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << edited;
+  EXPECT_FALSE(mb::JournalAppend(dir.path(), {0, "", "token:lan", "inspector", "D-3", "vault show", "audit"}).ok());
   std::ofstream(path, std::ios::binary | std::ios::trunc) << original.substr(0, original.rfind('\n', original.size() - 2) + 1);
   EXPECT_FALSE(mb::JournalRead(dir.path()).ok()) << "a removed last line went unnoticed";
 }

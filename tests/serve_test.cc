@@ -474,4 +474,23 @@ TEST_F(ServeTest, RolesGuardPersonalDataAndJournalEveryRead) {
   ASSERT_TRUE(post);
   EXPECT_EQ(post->status, 403);
   EXPECT_EQ(ledger_->size(), size);
+  // The publication policy is recorded in the log and followed: F-A shows individuals as anonymous from now on.
+  auto statement_counterparty = [&](const std::string& fund) {
+    json st = Get("/api/v1/statement?fund=" + fund);
+    for (const auto& r : st["rows"]) {
+      if (r["type"] == "donation_received") return r["counterparty"].get<std::string>();
+    }
+    return std::string();
+  };
+  EXPECT_EQ(statement_counterparty("F-A"), "Nguyễn V. A.");
+  auto policy = Post(Line("pp1", "publication_policy_set", {{"fund", "F-A"}, {"organisations", "name"}, {"individuals", "anonymous"}}),
+                     token_all_);
+  ASSERT_TRUE(policy);
+  ASSERT_EQ(policy->status, 200) << policy->body;
+  EXPECT_EQ(statement_counterparty("F-A"), "anonymous");
+  EXPECT_EQ(statement_counterparty("F-B"), "Nguyễn V. A.");
+  auto never = Post(Line("pp2", "publication_policy_set", {{"fund", "F-B"}, {"organisations", "name"}, {"individuals", "name"}}),
+                    token_all_);
+  ASSERT_TRUE(never);
+  EXPECT_EQ(never->status, 400) << never->body;  // individuals' names are never published
 }

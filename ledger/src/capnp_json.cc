@@ -218,7 +218,9 @@ Status StructFromJson(const json& in, DynamicStruct::Builder out, const std::str
       std::string list;
       for (auto& [name, f] : fields) list += (list.empty() ? "" : ", ") + name;
       for (auto& v : vaulted) {
-        if (list.find(v) == std::string::npos) list += ", " + v;
+        bool listed = false;
+        for (auto& [name, f] : fields) listed = listed || name == v;
+        if (!listed) list += ", " + v;
       }
       return err(Path(path, it.key()), "unknown field (allowed here: " + list + ")");
     }

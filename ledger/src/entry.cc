@@ -270,6 +270,15 @@ std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 std::string PayloadDataJson(schema::Entry::Payload::Reader p) { return Dump(PayloadData(p)); }
 
+// The public free texts of a payload, as a JSON line's "public" list names them.
+static std::vector<std::string> PublicTexts(schema::Entry::Payload::Reader p) {
+  auto dyn = capnp::toDynamic(p);
+  KJ_IF_MAYBE(member, dyn.which()) {
+    if (member->getType().isStruct()) return internal::PublicFreeTexts(dyn.get(*member).as<capnp::DynamicStruct>(), "");
+  }
+  return {};
+}
+
 std::string EntryToJson(const Entry& e) {
   json j;
   j["seq"] = e.seq;
@@ -281,6 +290,10 @@ std::string EntryToJson(const Entry& e) {
   j["idempotency_key"] = e.idempotency_key;
   auto reader = EntryReader::OpenDraft(e.payload);
   j["data"] = reader.ok() ? PayloadData(reader->payload()) : json::object();
+  if (reader.ok()) {
+    auto pub = PublicTexts(reader->payload());
+    if (!pub.empty()) j["public"] = pub;  // so the line appends again as the same entry
+  }
   return Dump(j);
 }
 
@@ -293,13 +306,7 @@ std::string DraftToJsonLine(const EventDraft& d) {
   j["data"] = PayloadData(reader->payload());
   // Public free texts are listed so the line parses to the same draft; sealed plaintexts take the place of their
   // markers (the commitment field "<name>_commitment" holds the marker).
-  auto dyn = capnp::toDynamic(reader->payload());
-  KJ_IF_MAYBE(member, dyn.which()) {
-    if (member->getType().isStruct()) {
-      auto pub = internal::PublicFreeTexts(dyn.get(*member).as<capnp::DynamicStruct>(), "");
-      if (!pub.empty()) j["public"] = pub;
-    }
-  }
+  if (auto pub = PublicTexts(reader->payload()); !pub.empty()) j["public"] = pub;
   const std::string type = j["type"];
   for (const SealedField& s : d.sealed) {
     std::string path = s.field.substr(type.size() + 1);
@@ -386,6 +393,9 @@ Result<EventDraft> ParseJsonLine(std::string_view line, size_t line_no) {
   }
   if (member == nullptr) {
     return msg_at("field 'type': unknown event type '" + type->get<std::string>() + "' (known: " + TypeNames() + ")");
+  }
+  if (type->get_ref<const std::string&>() == "erasure") {
+    return msg_at("field 'type': an erasure is recorded only by `minhbach erase`, which also deletes the data");
   }
   EventDraft d;
   d.line = line_no;

@@ -78,6 +78,18 @@ Result<Head> ReadChecked(const std::string& path, std::vector<JournalRecord>* ou
   return h;
 }
 
+Status CheckHead(const std::string& ledger_dir, const Head& head) {
+  std::ifstream hin(fs::path(ledger_dir) / kJournalHeadFile);
+  std::string expect = head.next == 0 ? "" : std::to_string(head.next - 1) + " " + head.hash;
+  std::string got;
+  if (hin) std::getline(hin, got);
+  if (got != expect) {
+    return Status::Corruption("access journal: the head file says '" + got + "' but the journal ends with '" + expect +
+                              "' (the last line was changed, or lines were removed)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status JournalAppend(const std::string& ledger_dir, JournalRecord r) {
@@ -93,6 +105,8 @@ Status JournalAppend(const std::string& ledger_dir, JournalRecord r) {
   struct Closer { int fd; ~Closer() { ::close(fd); } } closer{fd};
   if (::flock(fd, LOCK_EX) != 0) return Status::IOError("locking " + path);
   MB_ASSIGN_OR_RETURN(Head head, ReadChecked(path, nullptr));
+  // The head file too: an edit of the last line must not be hidden by the next line's link.
+  MB_RETURN_IF_ERROR(CheckHead(ledger_dir, head));
   r.n = head.next;
   r.at = NowUtc();
   const std::string line = LineOf(r, head.hash);
@@ -120,14 +134,7 @@ Status JournalAppend(const std::string& ledger_dir, JournalRecord r) {
 Result<std::vector<JournalRecord>> JournalRead(const std::string& ledger_dir) {
   std::vector<JournalRecord> out;
   MB_ASSIGN_OR_RETURN(Head head, ReadChecked((fs::path(ledger_dir) / kJournalFile).string(), &out));
-  std::ifstream hin(fs::path(ledger_dir) / kJournalHeadFile);
-  std::string expect = head.next == 0 ? "" : std::to_string(head.next - 1) + " " + head.hash;
-  std::string got;
-  if (hin) std::getline(hin, got);
-  if (got != expect) {
-    return Status::Corruption("access journal: the head file says '" + got + "' but the journal ends with '" + expect +
-                              "' (the last line was changed, or lines were removed)");
-  }
+  MB_RETURN_IF_ERROR(CheckHead(ledger_dir, head));
   return out;
 }
 

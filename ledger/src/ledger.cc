@@ -310,13 +310,13 @@ Status LoadTailChecked(Ledger::Impl& impl) {
 }  // namespace
 
 // Whose personal data a sealed field of this payload is: the person the event names; texts of events that
-// name no person are filed under "ledger" (docs/threat-model.md "Privacy").
+// name no person are filed under kNoSubject (docs/threat-model.md "Privacy").
 std::string VaultSubject(schema::Entry::Payload::Reader p, const DomainState& domain) {
   using P = schema::Entry::Payload;
   auto s = [](capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); };
   auto sponsored = [&](capnp::Text::Reader id) {
     auto it = domain.sponsorships().find(s(id));
-    return it == domain.sponsorships().end() ? std::string("ledger") : it->second.child;
+    return it == domain.sponsorships().end() ? std::string(kNoSubject) : it->second.child;
   };
   switch (p.which()) {
     case P::DONOR_REGISTERED: return s(p.getDonorRegistered().getDonor());
@@ -325,14 +325,23 @@ std::string VaultSubject(schema::Entry::Payload::Reader p, const DomainState& do
     case P::DISBURSEMENT: return s(p.getDisbursement().getChild());
     case P::SPONSORSHIP_ENDED: return sponsored(p.getSponsorshipEnded().getSponsorship());
     case P::SPONSORSHIP_AMENDED: return sponsored(p.getSponsorshipAmended().getSponsorship());
-    default: return "ledger";
+    default: return kNoSubject;
   }
 }
 
 Status Ledger::Impl::Seal(const EventDraft& d, uint64_t seq, std::string* entry, std::vector<VaultRecord>* records) const {
   EntryReader reader = EntryReader::OpenTrusted(d.payload);
   const std::string subject = VaultSubject(reader.payload(), domain);  // read only: safe beside the other core
+  if (auto at = domain.ErasedAt(subject)) {
+    return Status::InvalidArgument("the personal data of '" + subject + "' was erased at entry " + std::to_string(*at) +
+                                   ": new personal data needs a new pseudonym");
+  }
   for (const SealedField& f : d.sealed) {
+    // Every path into the vault obeys the text rules of the field it replaces (JSON input checked them already).
+    if (f.value.empty() || f.value.size() > kSealedBytesMax || !IsCleanUtf8(f.value, true)) {
+      return Status::InvalidArgument("field '" + f.field + "': personal data must be 1.." +
+                                     std::to_string(kSealedBytesMax) + " bytes of UTF-8 text");
+    }
     VaultRecord r;
     r.salt = RandomSalt();
     r.commitment = Commitment(f.field, r.salt, f.value);
@@ -452,6 +461,11 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared
   MB_RETURN_IF_ERROR(OpenDb(*impl, /*create=*/false));
   MB_RETURN_IF_ERROR(LoadTail(*impl).WithContext("opening ledger " + dir));
   MB_ASSIGN_OR_RETURN(impl->vault, Vault::Open(dir, impl->log, impl->options.read_only));
+  if (!impl->options.read_only) {
+    // Records of an append that crashed between the vault's write and the log's name entries the log never got.
+    MB_ASSIGN_OR_RETURN(size_t dropped, impl->vault->DropFrom(impl->size));
+    if (dropped > 0) impl->log->warn("removed vault records of {} entries beyond the log (an interrupted append)", dropped);
+  }
   impl->log->debug("opened ledger {} at size {}", dir, impl->size);
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
@@ -555,6 +569,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   }
   // 2a'. The vault's synced write runs beside 2b; the log's own write waits for it (the vault first: a crash
   //      between the two leaves records no entry refers to, never an entry whose personal data is missing).
+  const auto t_encoded = std::chrono::steady_clock::now();
   VaultWrite vault(*m.vault, sealed, m.log);
   // 2b. In log order: limits, chain link, domain invariants, leaf hash, tiles.
   Hash prev = m.last_leaf;
@@ -610,11 +625,11 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
 
   // 3. One synced write: the commit point.
   const auto t_encode = std::chrono::steady_clock::now();
-  const auto t_vault = std::chrono::steady_clock::now();
   if (Status v = vault.Finish(); !v.ok()) {
     m.domain.Rollback();
     return v;
   }
+  const auto t_vault = std::chrono::steady_clock::now();
   rocksdb::WriteOptions wo;
   wo.sync = m.options.sync;
   Status written = FromRocks(m.db->Write(wo, &wb), "appending batch");
@@ -626,9 +641,9 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   m.domain.Commit();
   const auto t_write = std::chrono::steady_clock::now();
   auto us = [](auto a, auto b) { return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count(); };
-  m.log->debug("append {} events ({} bytes): lookup {} us, encode+hash {} us, vault wait {} us, write+sync {} us",
-               result.appended, wb.GetDataSize(), us(t_start, t_lookup), us(t_lookup, t_encode), us(t_encode, t_vault),
-               us(t_vault, t_write));
+  m.log->debug("append {} events ({} bytes): lookup {} us, encode {} us, chain+rules+hash {} us, vault wait {} us, "
+               "write+sync {} us", result.appended, wb.GetDataSize(), us(t_start, t_lookup), us(t_lookup, t_encoded),
+               us(t_encoded, t_encode), us(t_encode, t_vault), us(t_vault, t_write));
   m.builder = std::move(next);
   m.size = seq;
   m.last_leaf = prev;

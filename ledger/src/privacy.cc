@@ -75,11 +75,24 @@ Hash Commitment(std::string_view field, const Salt& salt, std::string_view value
 }
 
 Salt RandomSalt() {
-  Salt s;
-  if (RAND_bytes(s.data(), static_cast<int>(s.size())) != 1) {
-    std::fputs("minhbach: OpenSSL RAND_bytes failed: refusing to make a predictable salt\n", stderr);
-    std::abort();
+  // OpenSSL's generator checks for a fork on every call with a getpid() system call, which costs more than the
+  // rest of a commitment on these machines: take its output 4 KiB at a time, per thread. Every byte is used once.
+  // (A process that forks and then makes salts in both halves would repeat them; minhbach forks only to exec.)
+  constexpr size_t kPoolBytes = 4096;
+  static_assert(kPoolBytes % kSaltBytes == 0);
+  thread_local std::array<uint8_t, kPoolBytes> pool;
+  thread_local size_t used = kPoolBytes;
+  if (used == kPoolBytes) {
+    if (RAND_bytes(pool.data(), static_cast<int>(pool.size())) != 1) {
+      std::fputs("minhbach: OpenSSL RAND_bytes failed: refusing to make a predictable salt\n", stderr);
+      std::abort();
+    }
+    used = 0;
   }
+  Salt s;
+  std::memcpy(s.data(), pool.data() + used, kSaltBytes);
+  std::memset(pool.data() + used, 0, kSaltBytes);
+  used += kSaltBytes;
   return s;
 }
 
@@ -125,8 +138,10 @@ Status CheckPublicText(std::string_view text) {
       return Status::InvalidArgument("holds a run of " + std::to_string(run_max) +
                                      " digits (an account number?): keep it in the vault, not in a public text");
     }
-    const bool phone_start = first[0] == '0' || (first == "84") || plus;
-    if (phone_start && digits >= 9 && digits <= 12 && digits != run_max) {
+    // 0 + 9..11 digits (090 228 6798), or the country code: +84 / 84 + 9..10 digits (+84 90 228 6798).
+    const bool local = first[0] == '0' && digits >= 10 && digits <= 12;
+    const bool intl = (plus || first == "84") && digits >= 11 && digits <= 12;
+    if ((local || intl) && digits != run_max) {
       return Status::InvalidArgument("holds what looks like a phone number (" + std::to_string(digits) +
                                      " digits): keep it in the vault, not in a public text");
     }
@@ -176,15 +191,36 @@ std::string NormalizeName(std::string_view s) {
   return out;
 }
 
+PseudonymKeyer::PseudonymKeyer(const Hash& secret) {
+  // HMAC (RFC 2104) with SHA-256: the key (32 bytes, shorter than the 64-byte block) padded with zeros, XOR ipad
+  // and opad; the two hash states after the padded key are kept and copied for every message.
+  uint8_t ipad[64], opad[64];
+  for (size_t i = 0; i < 64; ++i) {
+    const uint8_t k = i < secret.size() ? secret[i] : 0;
+    ipad[i] = k ^ 0x36;
+    opad[i] = k ^ 0x5c;
+  }
+  SHA256_Init(&inner_);
+  SHA256_Update(&inner_, ipad, sizeof ipad);
+  SHA256_Init(&outer_);
+  SHA256_Update(&outer_, opad, sizeof opad);
+}
+
+Hash PseudonymKeyer::operator()(std::string_view kind, std::string_view normalized) const {
+  SHA256_CTX in = inner_, out = outer_;
+  const unsigned char zero = 0;
+  SHA256_Update(&in, kind.data(), kind.size());
+  SHA256_Update(&in, &zero, 1);
+  SHA256_Update(&in, normalized.data(), normalized.size());
+  Hash inner_hash, h;
+  SHA256_Final(inner_hash.data(), &in);
+  SHA256_Update(&out, inner_hash.data(), inner_hash.size());
+  SHA256_Final(h.data(), &out);
+  return h;
+}
+
 Hash PseudonymKey(const Hash& fund_secret, std::string_view kind, std::string_view normalized) {
-  std::string msg(kind);
-  msg += '\0';
-  msg.append(normalized);
-  Hash out;
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), fund_secret.data(), static_cast<int>(fund_secret.size()),
-       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out.data(), &len);
-  return out;
+  return PseudonymKeyer(fund_secret)(kind, normalized);
 }
 
 std::vector<CommitmentRef> PayloadCommitments(schema::Entry::Payload::Reader p) {

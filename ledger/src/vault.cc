@@ -1,6 +1,7 @@
 #include "minhbach/vault.h"
 
 #include <rocksdb/db.h>
+#include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdlib>
 #include <tuple>
 #include <cstring>
@@ -25,7 +27,8 @@ namespace fs = std::filesystem;
 //   'F'                                  -> kVaultFormat
 //   'P'                                  -> the pseudonym secret (32 bytes)
 //   'q' seq (8 BE)                       -> the entry's records (EncodeEntryRecords); one subject per entry
-//   's' subject 0x00 seq (8 BE)          -> "" (the entries whose records belong to the subject)
+//   's' subject 0x00 seq (8 BE)          -> the seqs (8 BE each) of the subject's entries in one batch, the first
+//                                           being the key's (one key per subject and batch, not per entry)
 //   'h' HMAC(32)                         -> donor id (pseudonym index: PseudonymKey of an account or a name)
 //   'n' normalized name 0x00 donor       -> "" (a donor's name, for finding one's own donations)
 //   'o' subject 0x00 'h'/'n' key         -> "" (the indexes above that lead to the subject; erasure walks them)
@@ -88,14 +91,76 @@ Result<std::vector<VaultRecord>> DecodeEntryRecords(uint64_t seq, std::string_vi
 }
 
 // The pseudonym and name index keys a donor's name or account record leads to (none for other fields).
-std::vector<std::string> IndexKeys(const Hash& secret, const VaultRecord& r) {
+std::vector<std::string> IndexKeys(const PseudonymKeyer& keyer, const VaultRecord& r) {
   const bool account = r.field == "donor_registered.account", name = r.field == "donor_registered.name";
   if (!account && !name) return {};
   std::vector<std::string> keys;
-  keys.push_back("h" + Bytes(PseudonymKey(secret, account ? "account" : "name",
-                                          account ? NormalizeDigits(r.value) : NormalizeName(r.value))));
+  keys.push_back("h" + Bytes(keyer(account ? "account" : "name", account ? NormalizeDigits(r.value) : NormalizeName(r.value))));
   if (name) keys.push_back("n" + NormalizeName(r.value) + '\0' + r.subject);
   return keys;
+}
+
+// The vault's files are its owner's alone (mode 0600), whatever the umask: every file RocksDB creates for it is
+// chmod-ed as soon as it exists, before anything is written to it.
+class OwnerOnlyFs : public rocksdb::FileSystemWrapper {
+ public:
+  explicit OwnerOnlyFs(const std::shared_ptr<rocksdb::FileSystem>& t) : FileSystemWrapper(t) {}
+  const char* Name() const override { return "MinhbachOwnerOnlyFs"; }
+  using W = std::unique_ptr<rocksdb::FSWritableFile>;
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o, W* r,
+                                    rocksdb::IODebugContext* d) override {
+    return Private(f, target()->NewWritableFile(f, o, r, d));
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& o, W* r,
+                                       rocksdb::IODebugContext* d) override {
+    return Private(f, target()->ReopenWritableFile(f, o, r, d));
+  }
+  rocksdb::IOStatus ReuseWritableFile(const std::string& f, const std::string& old, const rocksdb::FileOptions& o, W* r,
+                                      rocksdb::IODebugContext* d) override {
+    return Private(f, target()->ReuseWritableFile(f, old, o, r, d));
+  }
+  rocksdb::IOStatus NewRandomRWFile(const std::string& f, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSRandomRWFile>* r, rocksdb::IODebugContext* d) override {
+    return Private(f, target()->NewRandomRWFile(f, o, r, d));
+  }
+  rocksdb::IOStatus NewLogger(const std::string& f, const rocksdb::IOOptions& o, std::shared_ptr<rocksdb::Logger>* r,
+                              rocksdb::IODebugContext* d) override {
+    return Private(f, target()->NewLogger(f, o, r, d));
+  }
+  rocksdb::IOStatus LockFile(const std::string& f, const rocksdb::IOOptions& o, rocksdb::FileLock** l,
+                             rocksdb::IODebugContext* d) override {
+    return Private(f, target()->LockFile(f, o, l, d));
+  }
+
+ private:
+  static rocksdb::IOStatus Private(const std::string& f, rocksdb::IOStatus s) {
+    if (s.ok() && ::chmod(f.c_str(), 0600) != 0) return rocksdb::IOStatus::IOError("chmod 0600 " + f);
+    return s;
+  }
+};
+
+// One environment for every vault of the process (RocksDB keeps a pointer to it).
+rocksdb::Env* VaultEnv() {
+  static const std::unique_ptr<rocksdb::Env> env =
+      rocksdb::NewCompositeEnv(std::make_shared<OwnerOnlyFs>(rocksdb::FileSystem::Default()));
+  return env.get();
+}
+
+// The subject index records of a batch's records (grouped by seq): one per subject, keyed by its first seq.
+std::map<std::string, std::string> SubjectIndex(const std::vector<VaultRecord>& records) {
+  std::map<std::string, std::pair<uint64_t, std::string>> by_subject;  // subject -> (first seq, seqs)
+  uint64_t last = UINT64_MAX;
+  std::string last_subject;
+  for (const VaultRecord& r : records) {
+    if (r.seq == last && r.subject == last_subject) continue;
+    last = r.seq;
+    last_subject = r.subject;
+    auto [it, fresh] = by_subject.try_emplace(r.subject, r.seq, std::string());
+    it->second.second += Be64(r.seq);
+  }
+  std::map<std::string, std::string> out;
+  for (auto& [subject, first_seqs] : by_subject) out[SubjectPrefix(subject) + Be64(first_seqs.first)] = std::move(first_seqs.second);
+  return out;
 }
 
 rocksdb::Options VaultOptions() {
@@ -121,6 +186,7 @@ class Vault::Impl {
   std::unique_ptr<rocksdb::DB> db;
   bool read_only = false;
   Hash secret{};
+  std::unique_ptr<PseudonymKeyer> keyer;
 
   Result<std::string> Get(const std::string& key) const {
     std::string v;
@@ -134,6 +200,21 @@ class Vault::Impl {
     rocksdb::WriteOptions wo;
     wo.sync = true;
     return FromRocks(db->Write(wo, wb), what);
+  }
+  // The entries holding the subject's records, in log order.
+  Result<std::vector<uint64_t>> SubjectSeqs(const std::string& subject) const {
+    std::vector<uint64_t> seqs;
+    const std::string prefix = SubjectPrefix(subject);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
+    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+      const rocksdb::Slice v = it->value();
+      if (it->key().size() != prefix.size() + 8 || v.size() == 0 || v.size() % 8 != 0) {
+        return Status::Corruption("vault: malformed subject index record of '" + subject + "'");
+      }
+      for (size_t i = 0; i < v.size(); i += 8) seqs.push_back(DecodeBE64(std::string_view(v.data() + i, 8)));
+    }
+    MB_RETURN_IF_ERROR(FromRocks(it->status(), "reading the vault"));
+    return seqs;
   }
   // Every key under `prefix`, suffixes only.
   Result<std::vector<std::string>> Suffixes(const std::string& prefix) const {
@@ -168,9 +249,7 @@ Result<std::unique_ptr<Vault::Impl>> Vault::Impl::OpenDb(const std::string& ledg
   }
   ::chmod(impl->dir.c_str(), 0700);
   rocksdb::Options o = VaultOptions();
-  // Files of the vault are readable by their owner only (0600).
-  o.env = rocksdb::Env::Default();
-  (void)o.env->SetAllowNonOwnerAccess(false).PermitUncheckedError();
+  o.env = VaultEnv();  // files 0600
   o.create_if_missing = create;
   o.error_if_exists = create;
   rocksdb::DB* raw = nullptr;
@@ -193,6 +272,7 @@ Result<std::unique_ptr<Vault>> Vault::Create(const std::string& ledger_dir, std:
   MB_ASSIGN_OR_RETURN(auto impl, Impl::OpenDb(ledger_dir, std::move(log), true, false));
   Salt secret = RandomSalt();
   std::memcpy(impl->secret.data(), secret.data(), kHashSize);
+  impl->keyer = std::make_unique<PseudonymKeyer>(impl->secret);
   rocksdb::WriteBatch wb;
   wb.Put("F", kVaultFormat);
   wb.Put("P", rocksdb::Slice(reinterpret_cast<const char*>(secret.data()), secret.size()));
@@ -210,11 +290,15 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& ledger_dir, std::s
   auto secret = impl->Get("P");
   if (!secret.ok() || secret->size() != kHashSize) return Status::Corruption("the vault's pseudonym secret is missing");
   std::memcpy(impl->secret.data(), secret->data(), kHashSize);
+  impl->keyer = std::make_unique<PseudonymKeyer>(impl->secret);
   return std::unique_ptr<Vault>(new Vault(std::move(impl)));
 }
 
 Status Vault::Put(const std::vector<VaultRecord>& records) {
-  rocksdb::WriteBatch wb(records.size() * 160);
+  // The batch is written in key order: each memtable insert then lands next to the previous one (RocksDB reuses
+  // its skiplist splice), instead of a search from the top for every key (measured: 3x the whole vault write).
+  std::vector<std::pair<std::string, std::string>> kv;
+  kv.reserve(records.size() * 2 + 8);
   std::string value;
   for (size_t i = 0; i < records.size();) {
     const VaultRecord& first = records[i];
@@ -228,28 +312,48 @@ Status Vault::Put(const std::vector<VaultRecord>& records) {
         return Status::Internal("vault record for " + r.field + " of entry " + std::to_string(r.seq) + " is inconsistent");
       }
       AppendRecord(&value, r);
-      for (const std::string& k : IndexKeys(impl_->secret, r)) {
-        wb.Put(k, k[0] == 'h' ? r.subject : std::string());
-        wb.Put(OwnedKey(r.subject, k), "");
+      for (const std::string& k : IndexKeys(*impl_->keyer, r)) {
+        kv.emplace_back(k, k[0] == 'h' ? r.subject : std::string());
+        kv.emplace_back(OwnedKey(r.subject, k), "");
       }
     }
-    wb.Put(EntryKey(first.seq), value);
-    wb.Put(SubjectPrefix(first.subject) + Be64(first.seq), "");
+    kv.emplace_back(EntryKey(first.seq), value);
   }
+  for (auto& [key, seqs] : SubjectIndex(records)) kv.emplace_back(key, std::move(seqs));
+  std::sort(kv.begin(), kv.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  size_t bytes = 0;
+  for (const auto& [k, v] : kv) bytes += k.size() + v.size() + 16;
+  rocksdb::WriteBatch wb(bytes);
+  for (const auto& [k, v] : kv) wb.Put(k, v);
   return impl_->Write(&wb, "writing the vault");
 }
 
 Status Vault::Remove(const std::vector<VaultRecord>& records) {
   rocksdb::WriteBatch wb;
+  for (const auto& [key, seqs] : SubjectIndex(records)) wb.Delete(key);
   for (const VaultRecord& r : records) {
     wb.Delete(EntryKey(r.seq));
-    wb.Delete(SubjectPrefix(r.subject) + Be64(r.seq));
-    for (const std::string& k : IndexKeys(impl_->secret, r)) {
+    for (const std::string& k : IndexKeys(*impl_->keyer, r)) {
       wb.Delete(k);
       wb.Delete(OwnedKey(r.subject, k));
     }
   }
   return impl_->Write(&wb, "undoing vault records");
+}
+
+Result<size_t> Vault::DropFrom(uint64_t size) {
+  std::vector<VaultRecord> orphans;
+  size_t entries = 0;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(EntryKey(size)); it->Valid() && it->key().starts_with("q"); it->Next()) {
+    if (it->key().size() != 9) return Status::Corruption("vault: malformed entry key");
+    MB_ASSIGN_OR_RETURN(auto recs, DecodeEntryRecords(DecodeBE64(it->key().ToStringView().substr(1)), it->value().ToStringView()));
+    ++entries;
+    for (auto& r : recs) orphans.push_back(std::move(r));
+  }
+  MB_RETURN_IF_ERROR(FromRocks(it->status(), "reading the vault"));
+  if (!orphans.empty()) MB_RETURN_IF_ERROR(Remove(orphans));
+  return entries;
 }
 
 Result<std::vector<VaultRecord>> Vault::ForEntry(uint64_t seq) const {
@@ -269,10 +373,9 @@ Result<std::optional<VaultRecord>> Vault::Get(uint64_t seq, const Hash& commitme
 
 Result<std::vector<VaultRecord>> Vault::ForSubject(const std::string& subject) const {
   std::vector<VaultRecord> out;
-  MB_ASSIGN_OR_RETURN(auto seqs, impl_->Suffixes(SubjectPrefix(subject)));
-  for (const std::string& k : seqs) {
-    if (k.size() != 8) return Status::Corruption("vault: malformed subject index key");
-    MB_ASSIGN_OR_RETURN(auto recs, ForEntry(DecodeBE64(k)));
+  MB_ASSIGN_OR_RETURN(auto seqs, impl_->SubjectSeqs(subject));
+  for (uint64_t seq : seqs) {
+    MB_ASSIGN_OR_RETURN(auto recs, ForEntry(seq));
     for (auto& r : recs) out.push_back(std::move(r));
   }
   return out;
@@ -291,17 +394,17 @@ Status Vault::Scan(const std::function<bool(const VaultRecord&)>& fn) const {
 }
 
 Result<size_t> Vault::EraseSubject(const std::string& subject) {
-  MB_ASSIGN_OR_RETURN(auto seqs, impl_->Suffixes(SubjectPrefix(subject)));
+  MB_ASSIGN_OR_RETURN(auto seqs, impl_->SubjectSeqs(subject));
+  MB_ASSIGN_OR_RETURN(auto index, impl_->Suffixes(SubjectPrefix(subject)));
   MB_ASSIGN_OR_RETURN(auto owned, impl_->Suffixes("o" + subject + '\0'));
   size_t records = 0;
   rocksdb::WriteBatch wb;
-  for (const std::string& k : seqs) {
-    if (k.size() != 8) return Status::Corruption("vault: malformed subject index key");
-    MB_ASSIGN_OR_RETURN(auto recs, ForEntry(DecodeBE64(k)));
+  for (uint64_t seq : seqs) {
+    MB_ASSIGN_OR_RETURN(auto recs, ForEntry(seq));
     records += recs.size();
-    wb.Delete("q" + k);
-    wb.Delete(SubjectPrefix(subject) + k);
+    wb.Delete(EntryKey(seq));
   }
+  for (const std::string& k : index) wb.Delete(SubjectPrefix(subject) + k);
   for (const std::string& k : owned) {
     wb.Delete(k);
     wb.Delete(OwnedKey(subject, k));
@@ -326,7 +429,7 @@ Status Vault::Compact() {
 }
 
 Result<std::optional<std::string>> Vault::FindPseudonym(std::string_view kind, std::string_view normalized) const {
-  Hash h = PseudonymKey(impl_->secret, kind, normalized);
+  Hash h = (*impl_->keyer)(kind, normalized);
   auto v = impl_->Get("h" + std::string(reinterpret_cast<const char*>(h.data()), kHashSize));
   if (!v.ok() && v.status().IsNotFound()) return std::optional<std::string>();
   if (!v.ok()) return v.status();

@@ -135,6 +135,20 @@ Result<std::map<std::string, std::string>> ReadModels::Funds() const {
   return out;
 }
 
+Result<ReadModels::PublicationPolicy> ReadModels::Policy(const std::string& fund) const {
+  PublicationPolicy p;
+  MB_RETURN_IF_ERROR(kv_.Scan("pp/" + K(fund), "", [&](std::string_view key, std::string_view value) {
+    if (UnK(key.substr(3)) != fund) return false;
+    const size_t comma = value.find(',');
+    if (comma != std::string_view::npos) {
+      p.organisations = std::string(value.substr(0, comma));
+      p.individuals = std::string(value.substr(comma + 1));
+    }
+    return false;
+  }));
+  return p;
+}
+
 Result<ProgrammeReport> ReadModels::Programme(const std::string& programme) const {
   return Guard([&]() -> Result<ProgrammeReport> {
     ProgrammeReport r;

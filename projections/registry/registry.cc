@@ -1,5 +1,5 @@
 // Read model "registry": the ids other read models look up: donors' display names and kinds (d/, dk/),
-// children's birth months (c/), each sponsorship's child (s/), opened funds (fd/).
+// children's birth months (c/), each sponsorship's child (s/), opened funds (fd/), publication policies (pp/).
 #include "model.h"
 
 namespace minhbach::rm {
@@ -26,6 +26,11 @@ class Registry final : public Model {
       case P::FUND_OPENED:
         Put("fd/" + K(S(p.getFundOpened().getFund())), S(p.getFundOpened().getName()));
         return Status::Ok();
+      case P::PUBLICATION_POLICY_SET: {  // the latest one of a fund applies
+        auto pp = p.getPublicationPolicySet();
+        Put("pp/" + K(S(pp.getFund())), EnumName(pp.getOrganisations()) + "," + EnumName(pp.getIndividuals()));
+        return Status::Ok();
+      }
       default:
         return Status::Ok();
     }

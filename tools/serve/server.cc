@@ -851,18 +851,36 @@ class Server::Impl {
   // and initials of the name in the vault, "erased" once erased, "anonymous" without a name. Organisations keep
   // their public display name. Account and phone numbers are never shown.
   Status PublishDonors(json* rows) const {
-    std::map<std::string, std::string> shown;
+    std::map<std::string, std::string> shown;  // fund '\0' donor -> as shown
+    std::map<std::string, ReadModels::PublicationPolicy> policies;
     for (auto& row : *rows) {
-      const std::string donor = row.value("donor", "");
-      if (donor.empty() || row.value("counterparty", "") != "anonymous") continue;
-      auto it = shown.find(donor);
+      const std::string donor = row.value("donor", ""), fund = row.value("fund", "");
+      if (donor.empty()) continue;
+      auto pol = policies.find(fund);
+      if (pol == policies.end()) {
+        MB_ASSIGN_OR_RETURN(auto p, M().Policy(fund));
+        pol = policies.emplace(fund, p).first;
+      }
+      const std::string key = fund + '\0' + donor;
+      auto it = shown.find(key);
       if (it == shown.end()) {
-        MB_ASSIGN_OR_RETURN(std::string display, DonorDisplay(donor));
-        it = shown.emplace(donor, display).first;
+        MB_ASSIGN_OR_RETURN(std::string display, Published(donor, row.value("counterparty", ""), pol->second));
+        it = shown.emplace(key, display).first;
       }
       row["counterparty"] = it->second;
     }
     return Status::Ok();
+  }
+  // A donor as a fund's policy shows them: `listed` is the read model's name ("anonymous" when there is no public
+  // name: an individual, whose name is only in the vault).
+  Result<std::string> Published(const std::string& donor, const std::string& listed,
+                                const ReadModels::PublicationPolicy& policy) const {
+    if (listed != "anonymous") {  // an organisation or the state budget
+      if (policy.organisations == "anonymous") return std::string("anonymous");
+      return policy.organisations == "initials" ? MaskedInitials(listed) : listed;
+    }
+    if (policy.individuals == "anonymous") return std::string("anonymous");
+    return DonorDisplay(donor);
   }
   Result<std::string> DonorDisplay(const std::string& donor) const {
     MB_ASSIGN_OR_RETURN(std::string erased, ledger_.DomainRecord("x/" + donor));
@@ -955,7 +973,10 @@ class Server::Impl {
       case P::PROGRAMME_OPENED: return fund(p.getProgrammeOpened().getFund());
       case P::PROGRAMME_CLOSED: return owner("p/", p.getProgrammeClosed().getProgramme().cStr());
       case P::DONOR_REGISTERED:
-      case P::CHILD_REGISTERED: return Scope{};
+      case P::CHILD_REGISTERED:
+      case P::GUARDIAN_REGISTERED: return Scope{};
+      case P::PUBLICATION_POLICY_SET: return fund(p.getPublicationPolicySet().getFund());
+      case P::ERASURE: return Scope{Scope::kAllFunds, ""};  // never from JSON input; `minhbach erase` only
       case P::DONATION_RECEIVED: return fund(p.getDonationReceived().getFund());
       case P::SPONSORSHIP_AGREED: return fund(p.getSponsorshipAgreed().getFund());
       case P::SPONSORSHIP_AMENDED: return owner("s/", p.getSponsorshipAmended().getSponsorship().cStr());

@@ -127,6 +127,7 @@ int Main(int argc, char** argv) {
   o.base_dir = base;
   // Opened commitments: each is checked against the entry it names as the entries stream by.
   std::multimap<uint64_t, mb::OpenedCommitment> opened;
+  std::string extract_origin;
   size_t opened_checked = 0;
   std::string opened_errors;
   size_t opened_bad = 0;
@@ -137,6 +138,7 @@ int Main(int argc, char** argv) {
     auto recs = mb::ParseVaultExtract(*text, &origin);
     if (!recs.ok()) return Fail(recs.status(), "bundle");
     for (auto& r : *recs) opened.emplace(r.seq, std::move(r));
+    extract_origin = origin;
     o.on_entry = [&](uint64_t seq, std::string_view bytes, const mb::Hash&) -> mb::Status {
       auto range = opened.equal_range(seq);
       if (range.first == range.second) return mb::Status::Ok();
@@ -157,6 +159,11 @@ int Main(int argc, char** argv) {
   if (!r.ok()) return Fail(r.status(), "bundle");
   const mb::BundleReport& b = r->bundle;
   if (!vault_extract.empty()) {
+    if (extract_origin != b.origin) {
+      return Fail(mb::Status::Corruption("the vault extract is of log '" + extract_origin + "', the bundle of '" +
+                                         b.origin + "'"),
+                  "bundle");
+    }
     if (opened_checked != opened.size() && opened_bad == 0) {
       opened_bad = opened.size() - opened_checked;
       opened_errors += "\n  " + std::to_string(opened_bad) + " opened commitment(s) name entries beyond the bundle (size " +

@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include <openssl/sha.h>
+
 #include "entry.capnp.h"
 #include "minhbach/hash.h"
 #include "minhbach/status.h"
@@ -61,6 +63,15 @@ std::string NormalizeName(std::string_view s);
 // The pseudonym index key of an identity: HMAC-SHA256(fund secret, kind || 0x00 || normalized value), kind
 // "account" or "name". Never a plain hash: without the secret nobody can test a guessed name or number.
 Hash PseudonymKey(const Hash& fund_secret, std::string_view kind, std::string_view normalized);
+// The same, with the key's hash states computed once (the vault keys every donor registration with it).
+class PseudonymKeyer {
+ public:
+  explicit PseudonymKeyer(const Hash& secret);
+  Hash operator()(std::string_view kind, std::string_view normalized) const;
+
+ private:
+  SHA256_CTX inner_, outer_;
+};
 
 // Every commitment an entry's payload holds, with its field name ("donation_received.details"), in schema order.
 struct CommitmentRef {

@@ -33,6 +33,10 @@ namespace minhbach {
 
 inline constexpr const char* kVaultDirName = "vault";
 inline constexpr const char* kVaultFormat = "minhbach-vault-1";
+// The subject of texts of events that name no person (notes, reversals, allocations, expenses): '*' is in no id.
+inline constexpr const char* kNoSubject = "*";
+// A sealed value, like the multiline text it replaces.
+inline constexpr size_t kSealedBytesMax = 2048;
 
 // One sealed value: what the log commits to, and where.
 struct VaultRecord {
@@ -60,6 +64,8 @@ class Vault {
   Status Put(const std::vector<VaultRecord>& records);
   // Removes records a failed append had stored (best effort; they were never referred to).
   Status Remove(const std::vector<VaultRecord>& records);
+  // Removes the records of entries `size` and later (a crashed append's); returns how many entries had some.
+  Result<size_t> DropFrom(uint64_t size);
 
   // The records of entry `seq` (empty when it has none, or they were erased), with their commitments recomputed.
   Result<std::vector<VaultRecord>> ForEntry(uint64_t seq) const;

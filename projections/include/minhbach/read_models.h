@@ -215,6 +215,12 @@ class ReadModels {
   Result<std::vector<std::string>> ProgrammeIds() const;
   // Every opened fund: id -> name (also funds that have not moved money yet).
   Result<std::map<std::string, std::string>> Funds() const;
+  // A fund's publication policy (publication_policy_set): how organisations and individuals are shown, each
+  // "name", "initials" or "anonymous". Without one: organisations by name, individuals as initials.
+  struct PublicationPolicy {
+    std::string organisations = "name", individuals = "initials";
+  };
+  Result<PublicationPolicy> Policy(const std::string& fund) const;
   // Dates are YYYY-MM-DD, inclusive; "" = open-ended.
   Result<Statement> FundStatement(const std::string& fund, const std::string& from, const std::string& to,
                                   const std::string& ref) const;
