@@ -1,6 +1,7 @@
 // Importers (tools/import, docs/import.md): CSV reading, amounts and dates, layouts A, B and generic with their
 // messy cases, reconciliation (refused whole, or quarantined), re-import, overlapping statements, repeated bank
-// references, debits as expenses, payments lists in CSV and XLSX. Every import runs against a real ledger.
+// references, debits as expenses, senders recognised by pseudonyms without their data entering the log, payments
+// lists in CSV and XLSX. Every import runs against a real ledger.
 #include <gtest/gtest.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
@@ -12,7 +13,9 @@
 #include "../tools/bench/statement_gen.h"
 #include "minhbach/import.h"
 #include "minhbach/ledger.h"
+#include "minhbach/privacy.h"
 #include "minhbach/vault.h"
+#include "scan_util.h"
 #include "test_util.h"
 
 namespace mb = minhbach;
@@ -137,6 +140,7 @@ class Import : public ::testing::Test {
   // What `minhbach import statement` does: digest, scan, plan, one append.
   Outcome ImportStatement(const std::string& path, const imp::Layout& layout, imp::StatementOptions o = {}) {
     if (o.fund.empty()) o.fund = "F-MTTQ";
+    o.vault = &ledger_->vault();
     Outcome out;
     auto digest = imp::FileSha256(path);
     if (!digest.ok()) return {digest.status(), {}, {}};
@@ -162,6 +166,7 @@ class Import : public ::testing::Test {
       auto e = mb::DecodeEntry(bytes);
       EXPECT_TRUE(e.ok());
       json j = json::parse(mb::EntryToJson(*e));
+      EXPECT_FALSE(j["data"].contains("details") || j["data"].contains("offset_account")) << "entry " << seq;
       // Sealed fields: the value from the vault under the plain name ("details_commitment" -> "details").
       json data = j["data"];
       for (auto it = j["data"].begin(); it != j["data"].end(); ++it) {
@@ -171,7 +176,10 @@ class Import : public ::testing::Test {
         mb::Hash c{};
         if (raw.ok() && raw->size() == c.size()) std::memcpy(c.data(), raw->data(), c.size());
         auto rec = ledger_->vault().Get(seq, c);
-        if (rec.ok() && rec->has_value()) data[k.substr(0, k.size() - 11)] = (*rec)->value;
+        if (rec.ok() && rec->has_value()) {
+          data[k.substr(0, k.size() - 11)] = (*rec)->value;
+          data["_subject"] = (*rec)->subject;  // whose data it is: erasing that subject removes it
+        }
       }
       out.emplace_back(j["type"].get<std::string>(), data);
       return true;
@@ -219,30 +227,38 @@ TEST_F(Import, LayoutAMessyCases) {
   EXPECT_EQ(s.opening, 0);
   EXPECT_EQ(s.closing, 2048900);
   EXPECT_TRUE(s.summary_row);
-  EXPECT_TRUE(s.donor_registered);
+  EXPECT_FALSE(s.donor_registered);  // every sender is named: the public donor is not needed
+  EXPECT_EQ(s.donors_new, 2u);
+  EXPECT_EQ(s.donors_recognised, 0u);
+  EXPECT_EQ(s.public_credits, 0u);
   auto e = Entries(before);
-  ASSERT_EQ(e.size(), 5u);  // the public donor, then one event per row
+  ASSERT_EQ(e.size(), 6u);  // the two senders' pseudonyms, then one event per row
   EXPECT_EQ(e[0].first, "donor_registered");
-  EXPECT_EQ(e[0].second["donor"], "D-PUBLIC-F-MTTQ");
-  EXPECT_EQ(e[1].first, "donation_received");
-  EXPECT_EQ(e[1].second["cash"]["bank_ref"], "5213.12345");
-  EXPECT_EQ(e[2].second["cash"]["bank_ref"], "5213.12345");  // the same number on another credit: imported twice
-  EXPECT_EQ(e[1].second["value_date"], "2024-09-10");
-  EXPECT_EQ(e[1].second["evidence_sha256"], o.plan.summary.file_sha256_hex);
-  EXPECT_EQ(e[1].second["details"], "MBVCB.111.NGUYEN VAN AN chuyen tien ung ho bao Yagi");
-  EXPECT_EQ(e[3].first, "expense");
-  EXPECT_EQ(e[3].second["category"], "bank_fee");
-  EXPECT_EQ(e[3].second["amount"], 1100);
-  EXPECT_EQ(e[4].second["category"], "transfer_out");
-  EXPECT_EQ(e[4].second["value_date"], "2024-09-11");
-  EXPECT_EQ(e[4].second["bank_ref"], "0930.55556");
+  EXPECT_EQ(e[0].second["kind"], "individual");
+  EXPECT_EQ(e[0].second["name"], "NGUYEN VAN AN");  // from the vault
+  EXPECT_FALSE(e[0].second.contains("account"));
+  EXPECT_EQ(e[1].second["name"], "TRAN THI BINH");
+  EXPECT_EQ(e[2].first, "donation_received");
+  EXPECT_EQ(e[2].second["donor"], e[0].second["donor"]);
+  EXPECT_EQ(e[3].second["donor"], e[1].second["donor"]);
+  EXPECT_EQ(e[2].second["cash"]["bank_ref"], "5213.12345");
+  EXPECT_EQ(e[3].second["cash"]["bank_ref"], "5213.12345");  // the same number on another credit: imported twice
+  EXPECT_EQ(e[2].second["value_date"], "2024-09-10");
+  EXPECT_EQ(e[2].second["evidence_sha256"], o.plan.summary.file_sha256_hex);
+  EXPECT_EQ(e[2].second["details"], "MBVCB.111.NGUYEN VAN AN chuyen tien ung ho bao Yagi");
+  EXPECT_EQ(e[4].first, "expense");
+  EXPECT_EQ(e[4].second["category"], "bank_fee");
+  EXPECT_EQ(e[4].second["amount"], 1100);
+  EXPECT_EQ(e[5].second["category"], "transfer_out");
+  EXPECT_EQ(e[5].second["value_date"], "2024-09-11");
+  EXPECT_EQ(e[5].second["bank_ref"], "0930.55556");
   // line_sha256 is the documented digest of the row's normalized content.
   imp::StatementRow row;
   row.date = "2024-09-11";
   row.doc = "0930.55556";
   row.debit = 3000000;
   row.details = "Chuyen tien ho tro dong bao tinh Yen Bai";
-  EXPECT_EQ(e[4].second["line_sha256"], mb::HexEncode(imp::LineDigest(row)));
+  EXPECT_EQ(e[5].second["line_sha256"], mb::HexEncode(imp::LineDigest(row)));
 }
 
 TEST_F(Import, LayoutBQuotedNewlinesMissingTimesCommaGrouping) {
@@ -259,17 +275,25 @@ TEST_F(Import, LayoutBQuotedNewlinesMissingTimesCommaGrouping) {
   ASSERT_TRUE(o.status.ok()) << o.status.ToString();
   EXPECT_EQ(o.plan.summary.balances_agreed, 3u);
   auto e = Entries(before);
-  ASSERT_EQ(e.size(), 4u);
-  EXPECT_EQ(e[1].second["details"], "NGUYEN VAN AN\nung ho bao Yagi");
-  EXPECT_EQ(e[1].second["restriction"], "programme");
-  EXPECT_EQ(e[1].second["restricted_to"], "P-YAGI");
-  EXPECT_EQ(e[1].second["cash"]["bank_ref"], "FT24256001");
+  ASSERT_EQ(e.size(), 5u);  // two new donors, three rows
+  EXPECT_EQ(e[0].second["name"], "NGUYEN VAN AN");
+  EXPECT_EQ(e[0].second["account"], "0071000111");  // the OffsetAccount column
+  EXPECT_EQ(e[1].second["name"], "TRAN THI BINH");  // "TRAN THI BINH," ends the name
+  EXPECT_FALSE(e[1].second.contains("account"));
+  EXPECT_EQ(e[2].second["details"], "NGUYEN VAN AN\nung ho bao Yagi");
+  EXPECT_EQ(e[2].second["offset_account"], "0071000111");
+  EXPECT_EQ(e[2].second["_subject"], e[0].second["donor"]);  // filed under the sender's pseudonym
+  EXPECT_EQ(e[2].second["restriction"], "programme");
+  EXPECT_EQ(e[2].second["restricted_to"], "P-YAGI");
   EXPECT_EQ(e[2].second["cash"]["bank_ref"], "FT24256001");
-  EXPECT_EQ(e[2].second["details"], "TRAN THI BINH, \"Yen Bai\"");
-  EXPECT_EQ(e[3].first, "expense");
-  EXPECT_EQ(e[3].second["category"], "bank_fee");
-  EXPECT_EQ(e[3].second["paid_from"], "programme");
-  EXPECT_EQ(e[3].second["bank_ref"], "102");  // no reference number: the document number
+  EXPECT_EQ(e[3].second["cash"]["bank_ref"], "FT24256001");
+  EXPECT_EQ(e[3].second["details"], "TRAN THI BINH, \"Yen Bai\"");
+  EXPECT_FALSE(e[3].second.contains("offset_account"));  // an empty cell seals nothing
+  EXPECT_EQ(e[4].first, "expense");
+  EXPECT_EQ(e[4].second["category"], "bank_fee");
+  EXPECT_EQ(e[4].second["paid_from"], "programme");
+  EXPECT_EQ(e[4].second["bank_ref"], "102");  // no reference number: the document number
+  EXPECT_NE(e[4].second["_subject"], e[0].second["donor"]);  // a debit's text is no sender's
 }
 
 TEST_F(Import, GenericMapping) {
@@ -347,7 +371,11 @@ TEST_F(Import, GeneratedStatementsEveryRowAccountedFor) {
     EXPECT_EQ(s.balances_agreed, s.balances_printed);
     EXPECT_EQ(s.balances_printed, layout == 'A' ? 750u : 3000u);
     EXPECT_TRUE(s.summary_row);
-    EXPECT_EQ(ledger_->size() - before, 3000u + (layout == 'A' ? 1 : 0));  // + the public donor, once
+    EXPECT_GT(s.donors_new, 100u);
+    EXPECT_GT(s.public_credits, 0u);  // texts that name nobody
+    // + the new pseudonyms, + the public donor, once
+    EXPECT_EQ(ledger_->size() - before, 3000u + s.donors_new + (layout == 'A' ? 1 : 0));
+    EXPECT_EQ(s.donor_registered, layout == 'A');
     uint64_t fees = 0;
     for (const auto& [type, data] : Entries(before)) fees += type == "expense" && data["category"] == "bank_fee";
     EXPECT_EQ(fees, want.fees);
@@ -388,7 +416,7 @@ TEST_F(Import, QuarantineWritesReportAndImportsTheRest) {
   EXPECT_EQ(out.plan.quarantined.front().row.row, 57u);
   EXPECT_EQ(out.plan.quarantined.back().row.row, 59u);
   EXPECT_EQ(out.plan.summary.rows, 199u);
-  EXPECT_EQ(ledger_->size() - before, 199u - 3u + 1u);  // + the public donor
+  EXPECT_EQ(ledger_->size() - before, 199u - 3u + out.plan.summary.donors_new + 1u);  // + the donors
   EXPECT_EQ(out.plan.summary.balances_agreed + 1, out.plan.summary.balances_printed);  // re-synced after the gap
   ASSERT_TRUE(imp::WriteQuarantineReport(dir_.Sub("q.csv"), out.plan).ok());
   std::string csv = Slurp(dir_.Sub("q.csv"));
@@ -409,6 +437,7 @@ TEST_F(Import, SameFileTwiceAppendsNothing) {
   std::string path = Gen("b.csv", g);
   Outcome first = ImportStatement(path, imp::LayoutB());
   ASSERT_TRUE(first.status.ok()) << first.status.ToString();
+  EXPECT_GT(first.plan.summary.donors_new, 0u);
   const uint64_t size = ledger_->size();
   const mb::Hash root = ledger_->root();
   Outcome again = ImportStatement(path, imp::LayoutB());
@@ -416,6 +445,8 @@ TEST_F(Import, SameFileTwiceAppendsNothing) {
   EXPECT_EQ(again.appended.appended, 0u);
   EXPECT_EQ(again.appended.duplicates.size(), 500u);  // the ledger names each one
   EXPECT_FALSE(again.plan.summary.donor_registered);
+  EXPECT_EQ(again.plan.summary.donors_new, 0u);  // each row goes to the donor it went to the first time
+  EXPECT_EQ(again.plan.summary.donors_recognised, first.plan.summary.donors_new);
   EXPECT_EQ(ledger_->size(), size);
   EXPECT_EQ(ledger_->root(), root);
 }
@@ -431,8 +462,9 @@ TEST_F(Import, OverlappingLaterStatementAppendsOnlyNewLines) {
   Outcome o = ImportStatement(Gen("second.csv", g), imp::LayoutB());
   ASSERT_TRUE(o.status.ok()) << o.status.ToString();
   EXPECT_EQ(o.plan.summary.overlap_rows, 300u);
-  EXPECT_EQ(o.appended.appended, 400u);
-  EXPECT_EQ(ledger_->size() - before, 400u);
+  EXPECT_GT(o.plan.summary.donors_recognised, 0u);  // people who gave in the first 300 rows give again
+  EXPECT_EQ(o.appended.appended, 400u + o.plan.summary.donors_new);
+  EXPECT_EQ(ledger_->size() - before, 400u + o.plan.summary.donors_new);
 
   // A statement that repeats an imported line after a new one is refused, naming the row: a new line first,
   // then the lines of the first statement.
@@ -460,6 +492,173 @@ TEST_F(Import, OverdrawingDebitNamesTheRow) {
             std::string::npos)
       << out.status.message();
   EXPECT_EQ(ledger_->size(), size);
+}
+
+// ---- Senders: pseudonyms from the vault, no personal data in the log ----
+
+TEST(ImportSenders, FindSenderPatterns) {
+  struct Case {
+    const char* offset;
+    const char* details;
+    const char* account;
+    const char* name;
+  } cases[] = {
+      {"", "MBVCB.6988010010.NGUYEN VAN AN chuyen tien ung ho", "", "NGUYEN VAN AN"},
+      {"", "MBVCB.6988010010.5350BFTVG2SNYN9B.TRAN THI HUONG chuyen tien.CT tu 0011004221491 TRAN THI HUONG toi "
+           "0011001932418 MAT TRAN TO QUOC VN", "0011004221491", "TRAN THI HUONG"},
+      {"", "CT tu 0101001222009 CAO VIET TUAN ung ho dong bao", "0101001222009", "CAO VIET TUAN"},
+      {"", "Nguyễn Thị Thu Hằng chuyển tiền ủng hộ, SĐT 090 228 6798", "", "Nguyễn Thị Thu Hằng"},
+      {"", "LE VAN CUONG ung ho mien Bac lien he 0902286798", "", "LE VAN CUONG"},  // a phone is not an account
+      {"0071-000-111", "Ung ho dong bao", "0071000111", ""},                        // OffsetAccount wins
+      {"TK NOI BO", "ung ho 1000000000 dong", "", ""},  // not an account; a round amount neither
+      {"", "UNG HO DONG BAO MIEN BAC", "", ""},          // all capitals, but no family name first
+      {"", "HO TRO DONG BAO BAO LU", "", ""},
+      {"", "IBFT 20240910 Ung ho", "", ""},
+      {"", "MBVCB.1.X chuyen tien", "", ""},             // one word is not a name
+      {"", "Ung ho bao Yagi - Vũ Xuân Thảo - 070 423 0977", "", ""},
+  };
+  for (const auto& c : cases) {
+    imp::Sender s = imp::FindSender(c.offset, c.details);
+    EXPECT_EQ(s.account, c.account) << c.details;
+    EXPECT_EQ(s.name, c.name) << c.details;
+  }
+  auto id = imp::NewDonorId();
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->size(), 14u);
+  EXPECT_EQ(id->rfind("D-", 0), 0u);
+  EXPECT_NE(*id, *imp::NewDonorId());
+}
+
+TEST_F(Import, DonorGivingTwiceAcrossStatementsMapsToOnePseudonym) {
+  const std::string header = "PageId,Date,Time,DocumentNumber,ReferenceNumber,TransactionDetails,DebitAmount,CreditAmount,Balance,OffsetAccount\n";
+  // September: the bank gives the account in OffsetAccount; the same person twice in the file.
+  Write(dir_.Sub("sep.csv"), header +
+                                 "1,12/09/2024,08:00:00,1,FT1,\"CAO VIET TUAN ung ho\",,\"100,000\",\"100,000\",0101001222009\n"
+                                 "1,13/09/2024,08:00:00,2,FT2,\"CAO VIET TUAN ung ho lan 2\",,\"50,000\",\"150,000\",0101001222009\n");
+  Outcome a = ImportStatement(dir_.Sub("sep.csv"), imp::LayoutB());
+  ASSERT_TRUE(a.status.ok()) << a.status.ToString();
+  EXPECT_EQ(a.plan.summary.donors_new, 1u);
+  ASSERT_EQ(a.plan.events.size(), 3u);  // one registration, two donations
+  auto donor = ledger_->vault().FindPseudonym("account", "0101001222009");
+  ASSERT_TRUE(donor.ok() && donor->has_value());
+  EXPECT_EQ(a.plan.events[0].idempotency_key, "donor:" + **donor);  // no personal data, no HMAC in the key
+  // October, another file: the account only in the text, written differently.
+  Write(dir_.Sub("oct.csv"), header + "1,01/10/2024,08:00:00,7,FT7,\"MBVCB.99.x.CT tu 0101001222009 Cao Viet Tuan\",,"
+                                      "\"20,000\",\"170,000\",\n");
+  imp::StatementOptions o;
+  o.opening_balance = 150000;
+  Outcome b = ImportStatement(dir_.Sub("oct.csv"), imp::LayoutB(), o);
+  ASSERT_TRUE(b.status.ok()) << b.status.ToString();
+  EXPECT_EQ(b.plan.summary.donors_new, 0u);
+  EXPECT_EQ(b.plan.summary.donors_recognised, 1u);
+  auto e = Entries(ledger_->size() - 1);
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].second["donor"], **donor);
+  auto mine = ledger_->vault().ForSubject(**donor);  // everything the vault keeps about this person
+  ASSERT_TRUE(mine.ok());
+  EXPECT_EQ(mine->size(), 2u + 2u * 2u + 1u);  // name, account; details and offset account twice; October's text
+}
+
+TEST_F(Import, NameOnlySenderRecognisedWithOrWithoutDiacritics) {
+  Write(dir_.Sub("a.csv"), "PageId,TNXDate,DocNo,Debit,Credit,Balance,TransactionDetails\n"
+                           "1,10/09/2024,1,,\"100.000\",\"100.000\",\"MBVCB.5.NGUYEN THI HANG chuyen tien ung ho\"\n");
+  Outcome a = ImportStatement(dir_.Sub("a.csv"), imp::LayoutA());
+  ASSERT_TRUE(a.status.ok()) << a.status.ToString();
+  ASSERT_EQ(a.plan.summary.donors_new, 1u);
+  auto donor = ledger_->vault().FindPseudonym("name", mb::NormalizeName("Nguyễn Thị Hằng"));
+  ASSERT_TRUE(donor.ok() && donor->has_value());
+  Write(dir_.Sub("b.csv"), "PageId,TNXDate,DocNo,Debit,Credit,Balance,TransactionDetails\n"
+                           "1,11/09/2024,2,,\"30.000\",\"130.000\",\"Nguyễn Thị Hằng ủng hộ đồng bào\"\n"
+                           "1,11/09/2024,3,,\"40.000\",\"170.000\",\"Ung ho dong bao\"\n");  // names nobody
+  imp::StatementOptions o;
+  o.opening_balance = 100000;
+  Outcome b = ImportStatement(dir_.Sub("b.csv"), imp::LayoutA(), o);
+  ASSERT_TRUE(b.status.ok()) << b.status.ToString();
+  EXPECT_EQ(b.plan.summary.donors_new, 0u);
+  EXPECT_EQ(b.plan.summary.donors_recognised, 1u);
+  EXPECT_EQ(b.plan.summary.public_credits, 1u);
+  EXPECT_TRUE(b.plan.summary.donor_registered);
+  auto e = Entries(ledger_->size() - 2);
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].second["donor"], **donor);
+  EXPECT_EQ(e[1].second["donor"], "D-PUBLIC-F-MTTQ");
+  EXPECT_EQ(e[1].second["_subject"], "D-PUBLIC-F-MTTQ");
+}
+
+TEST_F(Import, ForcedDonorTakesEveryCredit) {
+  AppendJson({R"({"type":"donor_registered","idempotency_key":"d","data":{"donor":"D1","kind":"individual"}})"});
+  mb::bench::StatementGenOptions g;
+  g.layout = 'B';
+  g.rows = 200;
+  imp::StatementOptions o;
+  o.donor = "D1";
+  const uint64_t before = ledger_->size();
+  Outcome out = ImportStatement(Gen("b.csv", g), imp::LayoutB(), o);
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  EXPECT_EQ(out.plan.summary.donors_new, 0u);
+  EXPECT_EQ(ledger_->size() - before, 200u);
+  for (const auto& [type, data] : Entries(before)) {
+    if (type == "donation_received") {
+      EXPECT_EQ(data["donor"], "D1");
+    }
+  }
+}
+
+TEST_F(Import, SealedTextsFollowTheFieldRules) {
+  Write(dir_.Sub("u.csv"), "PageId,TNXDate,DocNo,Debit,Credit,Balance,TransactionDetails\n"
+                           "1,10/09/2024,1,,\"5.000\",,\"bad \xC3\x28 utf-8\"\n"
+                           "1,10/09/2024,2,,\"5.000\",,\"" + std::string(2049, 'x') + "\"\n");
+  const uint64_t size = ledger_->size();
+  Outcome o = ImportStatement(dir_.Sub("u.csv"), imp::LayoutA());
+  ASSERT_FALSE(o.status.ok());
+  const std::string& m = o.status.message();
+  EXPECT_NE(m.find("row 1 (page 1): column 'TransactionDetails': text is not valid UTF-8"), std::string::npos) << m;
+  EXPECT_NE(m.find("row 2 (page 1): column 'TransactionDetails': text of 2049 bytes is longer than the 2048"),
+            std::string::npos) << m;
+  EXPECT_EQ(ledger_->size(), size);
+}
+
+// The log's store (every file of LEDGER/db, and what its blocks decode to) holds none of the names, account and
+// phone numbers of an imported statement; the vault holds each of them.
+TEST_F(Import, NoPersonalDataInTheLogStoreAfterAnImport) {
+  mb::bench::StatementGenOptions g;
+  g.layout = 'B';
+  g.rows = 2000;
+  g.seed = 11;
+  mb::bench::StatementGenResult gen;
+  Outcome out = ImportStatement(Gen("b.csv", g, &gen), imp::LayoutB());
+  ASSERT_TRUE(out.status.ok()) << out.status.ToString();
+  ASSERT_FALSE(gen.names.empty() || gen.accounts.empty() || gen.phones.empty());
+  mb::testing::NeedleScanner scan;
+  for (const auto* list : {&gen.names, &gen.accounts, &gen.phones}) {
+    for (const auto& v : *list) scan.Add(v);
+  }
+  const size_t as_written = scan.size();
+  for (const auto& p : gen.phones) {
+    if (p.find(' ') != std::string::npos) scan.Add(mb::NormalizeDigits(p));  // "090 228 6798" as digits too
+  }
+  scan.Build();
+  std::vector<uint64_t> in_vault;
+  ASSERT_TRUE(ledger_->vault().Scan([&](const mb::VaultRecord& r) {
+    scan.Scan(r.value, &in_vault);
+    return true;
+  }).ok());
+  for (size_t i = 0; i < as_written; ++i) EXPECT_GT(in_vault[i], 0u) << scan.needle(i) << " is not in the vault";
+  ledger_.reset();  // closed: its files are complete
+  std::vector<uint64_t> hits;
+  uint64_t found = 0, files = 0;
+  mb::testing::ForEachFile(dir_.Sub("l/db"), [&](const std::string& path, const std::string& bytes) {
+    const uint64_t n = scan.Scan(bytes, &hits);
+    EXPECT_EQ(n, 0u) << path;
+    found += n;
+    ++files;
+  });
+  const std::string contents = mb::testing::StoreContents(dir_.Sub("l/db"));
+  ASSERT_FALSE(contents.empty());
+  found += scan.Scan(contents, &hits);
+  for (size_t i = 0; i < scan.size(); ++i) EXPECT_EQ(hits[i], 0u) << scan.needle(i) << " is in the log's store";
+  EXPECT_EQ(found, 0u);
+  EXPECT_GT(files, 0u);
 }
 
 // ---- Payments ----
@@ -510,6 +709,45 @@ TEST_F(Import, PaymentsCsvAtomicWithEveryBadRowListed) {
   EXPECT_NE(m.find("row 5: fund 'F-MTTQ' sub-account p:P-YAGI would go below zero"), std::string::npos) << m;
   EXPECT_EQ(m.find("row 6"), std::string::npos) << m;
   EXPECT_LT(m.find("row 1:"), m.find("row 5:"));  // in row order
+}
+
+// A payments list names people by pseudonymous id only: personal columns are refused with the way to go, a
+// guardian cell holding a name or a phone number is refused, and an override reason is sealed into the vault.
+TEST_F(Import, PaymentsKeepPersonalDataOutOfTheLog) {
+  for (const char* column : {"guardian_name", "Họ tên", "phone", "Số điện thoại", "ghi chú", "note"}) {
+    Write(dir_.Sub("p.csv"), std::string("child,amount,kind,evidence_sha256,") + column + "\nC-0001,1000,gift," + kEvidence +
+                                 ",x\n");
+    auto plan = imp::PlanPayments(dir_.Sub("p.csv"), *imp::FileSha256(dir_.Sub("p.csv")), "F-MTTQ");
+    ASSERT_FALSE(plan.ok()) << column;
+    EXPECT_NE(plan.status().message().find(std::string("header: column '") + column + "' would carry personal data"),
+              std::string::npos)
+        << plan.status().message();
+    EXPECT_NE(plan.status().message().find("guardian_registered"), std::string::npos);
+  }
+  AppendJson({R"({"type":"donor_registered","idempotency_key":"d","data":{"donor":"D1","kind":"individual"}})",
+              R"({"type":"donation_received","idempotency_key":"don","data":{"fund":"F-MTTQ","donor":"D1","value_date":"2024-09-12","cash":{"channel":"bank","amount":10000000}}})"});
+  Write(dir_.Sub("g.csv"), "child,amount,kind,evidence_sha256,guardian,idempotency_key,override_reason\n"
+                           "C-0001,1000,gift," + kEvidence + ",Nguyễn Thị Hằng,,\n"
+                           "C-0001,1000,gift," + kEvidence + ",0902286798,,\n"
+                           "C-0001,1000,gift," + kEvidence + ",G-0001,pay-0902286798,\n"
+                           "C-0002,2000,gift," + kEvidence + ",G-0002,,\"Bà Hằng (090 228 6798) nhận thay\"\n");
+  auto plan = imp::PlanPayments(dir_.Sub("g.csv"), *imp::FileSha256(dir_.Sub("g.csv")), "F-MTTQ");
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ASSERT_EQ(plan->errors.size(), 3u);
+  EXPECT_NE(plan->errors[0].message.find("row 1: column 'guardian': expected the guardian's pseudonymous id"), std::string::npos)
+      << plan->errors[0].message;
+  EXPECT_EQ(plan->errors[0].message.find("Hằng"), std::string::npos);  // the error does not repeat the name
+  EXPECT_NE(plan->errors[1].message.find("row 2: column 'guardian'"), std::string::npos) << plan->errors[1].message;
+  EXPECT_NE(plan->errors[2].message.find("row 3: column 'idempotency_key': holds a run of 10 digits"), std::string::npos)
+      << plan->errors[2].message;
+  ASSERT_EQ(plan->events.size(), 1u);
+  const uint64_t before = ledger_->size();
+  ASSERT_TRUE(ledger_->Append(plan->events, ctx_).ok());
+  auto e = Entries(before);
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].second["override_reason"], "Bà Hằng (090 228 6798) nhận thay");  // from the vault
+  EXPECT_TRUE(e[0].second.contains("override_reason_commitment"));
+  EXPECT_EQ(e[0].second["_subject"], "C-0002");
 }
 
 TEST_F(Import, PaymentsXlsx) {

@@ -116,6 +116,23 @@ TEST(PublicText, RefusesAccountAndPhoneNumbers) {
   EXPECT_TRUE(mb::CheckPublicText("Tổng 840.000.000 đồng").ok());  // an amount, not a phone number
 }
 
+TEST(PublicText, SmallCountsAndDistrictAreas) {
+  EXPECT_EQ(mb::PublicCount(0), "0");
+  EXPECT_EQ(mb::PublicCount(1), "< 5");
+  EXPECT_EQ(mb::PublicCount(4), "< 5");
+  EXPECT_EQ(mb::PublicCount(5), "5");
+  EXPECT_EQ(mb::PublicCount(1710), "1710");
+  auto line = [](const std::string& area) {
+    return R"({"type":"child_registered","idempotency_key":"c","data":{"child":"C-1","birth_month":"2012-05","area":")" + area +
+           R"(","categories":["abandoned"]}})";
+  };
+  EXPECT_TRUE(mb::ParseJsonLine(line("51.522"), 1).ok());
+  EXPECT_TRUE(mb::ParseJsonLine(line("51"), 1).ok());
+  auto commune = mb::ParseJsonLine(line("51.522.21550"), 4);
+  ASSERT_FALSE(commune.ok());
+  EXPECT_NE(commune.status().message().find("line 4: field 'data.area'"), std::string::npos) << commune.status().ToString();
+}
+
 TEST(PublicText, MaskedInitials) {
   EXPECT_EQ(mb::MaskedInitials("Nguyễn Văn Quang"), "Nguyễn V. Q.");
   EXPECT_EQ(mb::MaskedInitials("CAO VIET TUAN"), "CAO V. T.");

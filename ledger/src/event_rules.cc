@@ -106,8 +106,14 @@ Status ValidateEventFields(schema::Entry::Payload::Reader p, size_t line) {
     case schema::Entry::Payload::CHILD_REGISTERED: {
       auto e = p.getChildRegistered();
       MB_RETURN_IF_ERROR(r.Month("birth_month", e.getBirthMonth()));
+      size_t dots = 0;
       for (char c : std::string_view(e.getArea().cStr(), e.getArea().size())) {
-        if (!((c >= '0' && c <= '9') || c == '.')) return r.Bad("area", "must be an administrative code like 51.522.21550");
+        if (!((c >= '0' && c <= '9') || c == '.')) return r.Bad("area", "must be an administrative code like 51.522");
+        dots += c == '.';
+      }
+      if (dots > 1) {
+        return r.Bad("area", "a commune code places a child too closely for a public log: give province.district "
+                             "(e.g. 51.522); the commune stays in the child's file outside the ledger");
       }
       if (e.getCategories().size() == 0) return r.Bad("categories", "at least one circumstance is required");
       std::set<uint16_t> seen;

@@ -150,6 +150,10 @@ Status CheckPublicText(std::string_view text) {
   return Status::Ok();
 }
 
+std::string PublicCount(int64_t children) {
+  return children > 0 && children < kSmallCountMin ? "< " + std::to_string(kSmallCountMin) : std::to_string(children);
+}
+
 std::string MaskedInitials(std::string_view name) {
   std::vector<std::string_view> words;
   size_t i = 0;

@@ -47,7 +47,7 @@ class DomainStream {
     }
     for (int c = 0; c < children_; ++c) {
       lines.push_back(Line("child_registered", R"({"child":"C-)" + std::to_string(c) +
-                                                   R"(","birth_month":"2012-05","area":"51.522.21550","categories":["orphaned_one_parent"]})"));
+                                                   R"(","birth_month":"2012-05","area":"51.522","categories":["orphaned_one_parent"]})"));
     }
     return Parse(lines);
   }

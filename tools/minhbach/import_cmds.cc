@@ -74,6 +74,9 @@ json SummaryJson(const imp::StatementPlan& p, const std::optional<AppendResult>&
             {"summary_row", s.summary_row},
             {"donor", s.donor},
             {"donor_registered", s.donor_registered},
+            {"donors_new", s.donors_new},
+            {"donors_recognised", s.donors_recognised},
+            {"public_credits", s.public_credits},
             {"events", p.events.size()}};
   j["dry_run"] = !r.has_value();
   if (r) {
@@ -104,7 +107,14 @@ void PrintSummary(const imp::StatementPlan& p, const std::optional<AppendResult>
     t.Row({"closing balance", vnd(s.closing)});
   }
   t.Row({"summary row", s.summary_row ? "totals agree" : "none"});
-  t.Row({"donor", s.donor + (s.donor_registered ? " (registered now)" : "")});
+  if (a.donor.empty()) {
+    t.Row({"senders: new donors (pseudonyms)", cli::Grouped(s.donors_new) + " registered now"});
+    t.Row({"senders: donors recognised", cli::Grouped(s.donors_recognised) + " already in the ledger"});
+    t.Row({"sender not found -> public donor", cli::Grouped(s.public_credits) + " credits to " + s.donor +
+                                                   (s.donor_registered ? " (registered now)" : "")});
+  } else {
+    t.Row({"donor (--donor)", s.donor + ": every credit"});
+  }
   if (r) {
     t.Row({"duplicates (already imported)", cli::Grouped(r->duplicates.size())});
     t.Row({"appended", r->appended ? cli::Grouped(r->appended) + " entries: seq " + std::to_string(r->first_seq) + ".." +
@@ -148,6 +158,7 @@ int ImportStatement(const Globals& g, const StatementArgs& a) {
   o.donor = a.donor;
   o.opening_balance = a.opening;
   o.quarantine = !a.quarantine.empty();
+  o.vault = &(*l)->vault();
   const std::string hex = HexEncode(*digest);
   const auto t0 = std::chrono::steady_clock::now();
   auto since = [](std::chrono::steady_clock::time_point t) {

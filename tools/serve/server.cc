@@ -678,7 +678,10 @@ class Server::Impl {
       json a = json::array();
       for (const auto& p : ids) {
         MB_ASSIGN_OR_RETURN(auto r, M().Programme(p));
-        a.push_back(ToJson(r));
+        json pj = ToJson(r);
+        // The small-count rule of public outputs: 1..4 children are shown as "< 5".
+        if (r.children_reached > 0 && r.children_reached < kSmallCountMin) pj["children_reached"] = PublicCount(r.children_reached);
+        a.push_back(std::move(pj));
       }
       if (!id.empty()) {
         json j = a.at(0);

@@ -53,6 +53,11 @@ Hash AddSealed(std::vector<SealedField>* sealed, std::string field, std::string 
 // what was found (masked: the number itself is not repeated).
 Status CheckPublicText(std::string_view text);
 
+// A count of children in a cell of a public output: "< 5" for 1..4 (a small group can point at a child), else
+// the number. One rule for every public report, export and page.
+inline constexpr int64_t kSmallCountMin = 5;
+std::string PublicCount(int64_t children);
+
 // "Nguyễn Văn Quang" -> "Nguyễn V. Q."; "CAO VIET TUAN" -> "CAO V. T."; one word stays as it is; "" -> "".
 std::string MaskedInitials(std::string_view name);
 

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "minhbach/exports.h"
+#include "minhbach/privacy.h"
 #include "minhbach/hash.h"
 
 namespace minhbach::exports {
@@ -125,7 +126,7 @@ Result<std::map<std::string, std::vector<Txn>>> Transactions(const Snapshot& s, 
     const auto& [act, month, kind] = k;
     t[act].push_back({3, g.last_date,
                       "Chi trả / payments " + month + ", " + kind + ": " + std::to_string(g.payments) + " payment(s) to " +
-                          std::to_string(g.children.size()) + " child(ren), aggregated (no child is named)",
+                          PublicCount(static_cast<int64_t>(g.children.size())) + " child(ren), aggregated (no child is named)",
                       "", g.amount});
   }
   for (const auto& e : s.facts().expenses) {
@@ -260,8 +261,8 @@ Result<std::string> GivingJson(const Snapshot& s, const PublishOptions& o) {
         {"id", id},
         {"title", a.title_vi + " — chi trả tháng " + month},
         {"description", "Tổng hợp " + std::to_string(g.payments) + " khoản chi trả cho " +
-                            std::to_string(g.children.size()) + " trẻ em, tháng " + month +
-                            ". Aggregated payments to " + std::to_string(g.children.size()) +
+                            PublicCount(static_cast<int64_t>(g.children.size())) + " trẻ em, tháng " + month +
+                            ". Aggregated payments to " + PublicCount(static_cast<int64_t>(g.children.size())) +
                             " child(ren) for " + month + " (" + a.title_en + "); recipients are not named."},
         {"currency", "VND"},
         {"amountAwarded", g.amount},

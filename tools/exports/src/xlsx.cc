@@ -7,6 +7,7 @@
 
 #include "cli_util.h"
 #include "minhbach/exports.h"
+#include "minhbach/privacy.h"
 
 namespace minhbach::exports {
 namespace {
@@ -77,7 +78,7 @@ Result<Sheet> ProgrammesSheet(const Snapshot& s, const std::string& fund) {
     auto a = [](Amount v) { return std::to_string(v); };
     sh.rows.push_back({id, r.name, r.closed ? "yes" : "no", a(r.received), a(r.allocated_in), a(r.allocated_out),
                        a(r.disbursed), a(r.expensed), std::to_string(r.disbursements),
-                       std::to_string(r.children_reached), a(r.in_kind_value),
+                       PublicCount(r.children_reached), a(r.in_kind_value),
                        r.share_to_children_permille < 0 ? "" : std::to_string(r.share_to_children_permille)});
   }
   return sh;

@@ -1,4 +1,5 @@
 // What the ledger already holds: earlier statement lines of a fund, and a dry run of the domain invariants.
+#include <charconv>
 #include <unordered_set>
 
 #include "minhbach/domain.h"
@@ -11,6 +12,14 @@ namespace {
 std::string_view View(capnp::Text::Reader t) { return std::string_view(t.cStr(), t.size()); }
 std::string_view View(capnp::Data::Reader d) { return std::string_view(reinterpret_cast<const char*>(d.begin()), d.size()); }
 
+// The data row of a statement key "stmt:<file>:<row>" (its part after `prefix`); 0 when it is not a number.
+uint64_t RowOfKey(std::string_view key, size_t prefix) {
+  uint64_t row = 0;
+  const char* end = key.data() + key.size();
+  auto [p, ec] = std::from_chars(key.data() + prefix, end, row);
+  return ec == std::errc() && p == end ? row : 0;
+}
+
 }  // namespace
 
 Result<PriorLines> ScanPriorLines(const Ledger& ledger, const std::string& fund, const std::string& file_sha256_hex,
@@ -19,9 +28,10 @@ Result<PriorLines> ScanPriorLines(const Ledger& ledger, const std::string& fund,
   const std::string same_file = "stmt:" + file_sha256_hex + ":";
   const uint64_t total = ledger.size();
   Status inner;
-  auto note = [&](uint64_t seq, capnp::Text::Reader key, capnp::Data::Reader digest) {
+  auto note = [&](uint64_t seq, capnp::Text::Reader key, capnp::Data::Reader digest, const capnp::Text::Reader* donor) {
     if (View(key).substr(0, same_file.size()) == same_file) {
       ++prior.same_file_entries;
+      if (donor) prior.same_file_donors[RowOfKey(View(key), same_file.size())] = std::string(View(*donor));
     } else {
       prior.by_digest[std::string(View(digest))].push_back(seq);
     }
@@ -35,12 +45,15 @@ Result<PriorLines> ScanPriorLines(const Ledger& ledger, const std::string& fund,
     auto p = r->payload();
     if (p.isDonationReceived()) {
       auto d = p.getDonationReceived();
-      if (d.hasLineSha256() && View(d.getFund()) == fund) note(seq, r->root().getIdempotencyKey(), d.getLineSha256());
+      const auto who = d.getDonor();
+      if (d.hasLineSha256() && View(d.getFund()) == fund) note(seq, r->root().getIdempotencyKey(), d.getLineSha256(), &who);
     } else if (p.isExpense()) {
       auto e = p.getExpense();
-      if (e.hasLineSha256() && View(e.getFund()) == fund) note(seq, r->root().getIdempotencyKey(), e.getLineSha256());
-    } else if (p.isDonorRegistered() && View(p.getDonorRegistered().getDonor()) == donor) {
-      prior.donor_exists = true;
+      if (e.hasLineSha256() && View(e.getFund()) == fund) note(seq, r->root().getIdempotencyKey(), e.getLineSha256(), nullptr);
+    } else if (p.isDonorRegistered()) {
+      const std::string_view id = View(p.getDonorRegistered().getDonor());
+      prior.donor_exists = prior.donor_exists || id == donor;
+      prior.donors.emplace(id);
     }
     ++prior.scanned;
     if (progress && (seq & 4095) == 0) progress(seq, total);

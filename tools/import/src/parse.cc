@@ -174,6 +174,8 @@ Layout LayoutB() {
   l.debit = {"DebitAmount"};
   l.credit = {"CreditAmount"};
   l.balance = {"Balance"};
+  l.offset_account = {"OffsetAccount"};
+  l.offset_account.optional = true;
   l.thousands = ',';
   l.find_header = true;
   return l;
@@ -205,7 +207,7 @@ Result<Layout> LayoutFromMapping(std::string_view json_text) {
     Column* col;
   } slots[] = {{"date", &l.date},     {"time", &l.time},         {"doc", &l.doc},       {"ref", &l.ref},
                {"details", &l.details}, {"debit", &l.debit}, {"credit", &l.credit}, {"balance", &l.balance},
-               {"page", &l.page}};
+               {"page", &l.page},       {"offset_account", &l.offset_account}};
   for (auto it = cols->begin(); it != cols->end(); ++it) {
     Slot* slot = nullptr;
     for (auto& s : slots) {
@@ -213,7 +215,8 @@ Result<Layout> LayoutFromMapping(std::string_view json_text) {
     }
     if (!slot) {
       return Status::InvalidArgument("mapping: field 'columns." + it.key() +
-                                     "': unknown column (allowed: date, time, doc, ref, details, debit, credit, balance, page)");
+                                     "': unknown column (allowed: date, time, doc, ref, details, debit, credit, balance, page, "
+                                     "offset_account)");
     }
     if (it->is_string() && !it->get<std::string>().empty()) {
       slot->col->name = it->get<std::string>();
@@ -293,12 +296,25 @@ Hash LineDigest(const StatementRow& r) {
 
 namespace {
 
+// The ledger's rules for a text (UTF-8, a length limit), checked here because a sealed text (details,
+// OffsetAccount) never passes the ledger's checks of a payload.
+Status TextRules(std::string_view t, bool multiline) {
+  const size_t max = multiline ? kLongTextBytesMax : kLineTextBytesMax;
+  if (t.size() > max) {
+    return Status::InvalidArgument("text of " + std::to_string(t.size()) + " bytes is longer than the " +
+                                   std::to_string(max) + " bytes a " + (multiline ? "" : "one-line ") + "text may hold");
+  }
+  if (!IsCleanUtf8(t, multiline)) return Status::InvalidArgument("text is not valid UTF-8");
+  return Status::Ok();
+}
+
 // One-line text: trimmed; no control characters.
 Result<std::string> OneLine(std::string_view cell) {
   std::string_view t = Trim(cell);
   for (unsigned char c : t) {
     if (c < 0x20 || c == 0x7f) return Status::InvalidArgument("expected one line of text, got a control character or a line break");
   }
+  MB_RETURN_IF_ERROR(TextRules(t, false));
   return std::string(t);
 }
 
@@ -319,7 +335,9 @@ Result<std::string> Details(std::string_view cell) {
       out += static_cast<char>(c);
     }
   }
-  return std::string(Trim(out));
+  std::string_view t = Trim(out);
+  MB_RETURN_IF_ERROR(TextRules(t, true));
+  return std::string(t);
 }
 
 bool IsSummaryText(const std::string& cell) {
@@ -348,7 +366,8 @@ Status StatementReader::FindHeader() {
     int* idx;
   } want[] = {{&layout_.date, &idx_.date},       {&layout_.time, &idx_.time},       {&layout_.doc, &idx_.doc},
               {&layout_.ref, &idx_.ref},         {&layout_.details, &idx_.details}, {&layout_.debit, &idx_.debit},
-              {&layout_.credit, &idx_.credit},   {&layout_.balance, &idx_.balance}, {&layout_.page, &idx_.page}};
+              {&layout_.credit, &idx_.credit},   {&layout_.balance, &idx_.balance}, {&layout_.page, &idx_.page},
+              {&layout_.offset_account, &idx_.offset_account}};
   for (auto& w : want) {
     if (w.col->index >= 0) *w.idx = w.col->index;
   }
@@ -359,7 +378,7 @@ Status StatementReader::FindHeader() {
       for (size_t i = 0; i < cells.size(); ++i) {
         if (LowerAscii(Trim(cells[i])) == LowerAscii(w.col->name)) *w.idx = static_cast<int>(i);
       }
-      if (*w.idx < 0) {
+      if (*w.idx < 0 && !w.col->optional) {
         *missing = w.col->name;
         return false;
       }
@@ -379,7 +398,8 @@ Status StatementReader::FindHeader() {
     return Status::InvalidArgument("layout " + layout_.name + ": no header row naming every column (" +
                                    (layout_.name == "A" ? "PageId, TNXDate, DocNo, Debit, Credit, Balance, TransactionDetails"
                                                         : "PageId, Date, Time, DocumentNumber, ReferenceNumber, "
-                                                          "TransactionDetails, DebitAmount, CreditAmount, Balance") +
+                                                          "TransactionDetails, DebitAmount, CreditAmount, Balance; "
+                                                          "OffsetAccount when present") +
                                    ") among the first " + std::to_string(kHeaderSearchRecordsMax) + " records; '" +
                                    missing + "' is missing");
   }
@@ -482,7 +502,8 @@ Status StatementReader::ParseRecord(const std::vector<std::string>& cells, State
     const Column* col;
     int idx;
     std::string* out;
-  } texts[] = {{&layout_.doc, idx_.doc, &row->doc}, {&layout_.ref, idx_.ref, &row->ref}};
+  } texts[] = {{&layout_.doc, idx_.doc, &row->doc}, {&layout_.ref, idx_.ref, &row->ref},
+               {&layout_.offset_account, idx_.offset_account, &row->offset_account}};
   for (const auto& t : texts) {
     auto v = OneLine(Cell(cells, t.idx));
     if (!v.ok()) return bad(*t.col, t.idx, v.status());

@@ -1,10 +1,14 @@
 // PlanStatement: reconciliation, overlap and the event drafts of a bank statement. See docs/import.md.
 #include <capnp/message.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "minhbach/import.h"
+#include "minhbach/vault.h"
 
 namespace minhbach::import {
 namespace {
@@ -38,7 +42,16 @@ struct Pending {
   StatementRow row;
   Hash digest;
   std::optional<EventDraft> draft;  // empty for an overlap row
+  std::string donor;                // a credit's donor
 };
+
+// A sender seen for the first time: registered in the batch, before its first donation.
+struct NewDonor {
+  std::string id, name, account;
+  uint64_t first_row = 0;
+};
+
+constexpr int kDonorIdAttempts = 16;  // a fresh random id collides with a registered one with odds 2^-48 each
 
 class Planner {
  public:
@@ -59,7 +72,12 @@ class Planner {
   }
 
  private:
-  Result<EventDraft> Draft(const StatementRow& row, const Hash& digest) const;
+  Status Prepare(Pending* p);        // a new row: its donor and its draft
+  Result<std::string> DonorOf(const StatementRow& row);
+  Result<std::string> FreshDonorId() const;
+  Result<EventDraft> Draft(const StatementRow& row, const Hash& digest, const std::string& donor) const;
+  Result<EventDraft> Registration(const NewDonor& n) const;
+  Status AddRegistrations();        // the public donor and the new pseudonyms that kept credits go to
   void Flush();                      // pending rows agreed (or nothing to check them against): keep them
   void Quarantine(const Gap& gap);   // pending rows disagreed
 
@@ -75,9 +93,106 @@ class Planner {
   uint64_t first_new_row_ = 0;
   uint64_t errors_ = 0;
   std::string error_text_;
+  Status fatal_;  // the vault or the random generator failed: not a fault of the file
+
+  // Senders (docs/import.md "Senders"): kind 0x00 normalized identity -> donor, as this import sees it.
+  std::unordered_map<std::string, std::string> known_;
+  std::vector<NewDonor> new_donors_;
+  std::unordered_set<std::string> made_;  // ids of new_donors_
+  std::unordered_set<std::string> used_;  // donors of the credits kept (not quarantined)
 };
 
-Result<EventDraft> Planner::Draft(const StatementRow& row, const Hash& digest) const {
+// The donor a credit is filed under: --donor; else the donor this very row was imported under before (a
+// re-import); else the pseudonym of the sender's account, or of their name when no account is found; else a new
+// pseudonym; else (no sender found) the public donor.
+Result<std::string> Planner::DonorOf(const StatementRow& row) {
+  if (!o_.donor.empty()) return o_.donor;
+  if (auto it = prior_.same_file_donors.find(row.row); it != prior_.same_file_donors.end()) return it->second;
+  const Sender who = FindSender(row.offset_account, row.details);
+  const bool by_account = !who.account.empty();
+  const std::string normalized = by_account ? who.account : NormalizeName(who.name);
+  if (normalized.empty()) return plan_.summary.donor;
+  const std::string kind = by_account ? "account" : "name";
+  if (auto it = known_.find(kind + '\0' + normalized); it != known_.end()) return it->second;
+  MB_ASSIGN_OR_RETURN(std::optional<std::string> found, o_.vault->FindPseudonym(kind, normalized));
+  if (found) {
+    known_.emplace(kind + '\0' + normalized, *found);
+    return *found;
+  }
+  MB_ASSIGN_OR_RETURN(std::string id, FreshDonorId());
+  new_donors_.push_back({id, who.name, who.account, row.row});
+  made_.insert(id);
+  // The vault indexes both the account and the name of a registration (the later registration of a name wins).
+  known_[kind + '\0' + normalized] = id;
+  if (by_account && !who.name.empty()) known_[std::string("name") + '\0' + NormalizeName(who.name)] = id;
+  return id;
+}
+
+Result<std::string> Planner::FreshDonorId() const {
+  for (int attempt = 0; attempt < kDonorIdAttempts; ++attempt) {
+    MB_ASSIGN_OR_RETURN(std::string id, NewDonorId());
+    if (!prior_.donors.count(id) && !made_.count(id)) return id;
+  }
+  return Status::Internal("no unused random donor id after " + std::to_string(kDonorIdAttempts) + " attempts");
+}
+
+Status Planner::Prepare(Pending* p) {
+  if (p->row.credit > 0) {
+    auto donor = DonorOf(p->row);
+    if (!donor.ok()) {
+      if (fatal_.ok()) fatal_ = donor.status().WithContext("row " + std::to_string(p->row.row) + ": finding the sender's pseudonym");
+      return Status::Ok();
+    }
+    p->donor = std::move(*donor);
+  }
+  MB_ASSIGN_OR_RETURN(EventDraft d, Draft(p->row, p->digest, p->donor));
+  p->draft = std::move(d);
+  return Status::Ok();
+}
+
+// A new pseudonymous donor: an individual, the name and account number sealed into the vault (where they
+// index the pseudonym for the next statements). The key names the id only: no personal data, no HMAC.
+Result<EventDraft> Planner::Registration(const NewDonor& n) const {
+  capnp::MallocMessageBuilder msg(kDraftFirstSegmentWords);
+  auto d = msg.initRoot<schema::Entry>().getPayload().initDonorRegistered();
+  d.setDonor(T(n.id));
+  d.setKind(schema::DonorKind::INDIVIDUAL);
+  std::vector<SealedField> sealed;
+  if (!n.name.empty()) d.setNameCommitment(D(AddSealed(&sealed, "donor_registered.name", n.name)));
+  if (!n.account.empty()) d.setAccountCommitment(D(AddSealed(&sealed, "donor_registered.account", n.account)));
+  return Checked("donor:" + n.id, Canonical(msg), n.first_row,
+                 "row " + std::to_string(n.first_row) + ": new donor " + n.id, std::move(sealed));
+}
+
+Status Planner::AddRegistrations() {
+  StatementSummary& s = plan_.summary;
+  std::vector<EventDraft> regs;
+  if (!prior_.donor_exists && o_.donor.empty() && used_.count(s.donor)) {
+    capnp::MallocMessageBuilder msg;
+    auto d = msg.initRoot<schema::Entry>().getPayload().initDonorRegistered();
+    d.setDonor(T(s.donor));
+    d.setKind(schema::DonorKind::INDIVIDUAL);  // shown as anonymous: the senders' texts are in the vault
+    MB_ASSIGN_OR_RETURN(EventDraft reg, Checked("stmt-donor:" + s.donor, Canonical(msg), 0, "public donor " + s.donor));
+    regs.push_back(std::move(reg));
+    s.donor_registered = true;
+  }
+  for (const NewDonor& n : new_donors_) {
+    if (!used_.count(n.id)) continue;  // its only credits were quarantined
+    MB_ASSIGN_OR_RETURN(EventDraft reg, Registration(n));
+    regs.push_back(std::move(reg));
+    ++s.donors_new;
+  }
+  for (const std::string& d : used_) s.donors_recognised += d != s.donor && !made_.count(d);
+  if (plan_.events.size() + regs.size() > kBatchEventsMax) {
+    return Status::InvalidArgument("the statement's " + std::to_string(plan_.events.size()) + " events and " +
+                                   std::to_string(regs.size()) + " donor registrations exceed one batch of " +
+                                   std::to_string(kBatchEventsMax) + " events: split the file");
+  }
+  plan_.events.insert(plan_.events.begin(), std::make_move_iterator(regs.begin()), std::make_move_iterator(regs.end()));
+  return Status::Ok();
+}
+
+Result<EventDraft> Planner::Draft(const StatementRow& row, const Hash& digest, const std::string& donor) const {
   const std::string key = "stmt:" + plan_.summary.file_sha256_hex + ":" + std::to_string(row.row);
   const std::string where = "row " + std::to_string(row.row) + (row.page.empty() ? "" : " (page " + row.page + ")");
   const std::string& ref = row.ref.empty() ? row.doc : row.ref;
@@ -87,7 +202,7 @@ Result<EventDraft> Planner::Draft(const StatementRow& row, const Hash& digest) c
   if (row.credit > 0) {
     auto d = payload.initDonationReceived();
     d.setFund(T(o_.fund));
-    d.setDonor(T(plan_.summary.donor));
+    d.setDonor(T(donor));
     if (!o_.campaign.empty()) {
       d.setRestriction(schema::Restriction::PROGRAMME);
       d.setRestrictedTo(T(o_.campaign));
@@ -100,6 +215,9 @@ Result<EventDraft> Planner::Draft(const StatementRow& row, const Hash& digest) c
     cash.setAmount(row.credit);
     if (!row.details.empty()) d.setDetailsCommitment(D(AddSealed(&sealed, "donation_received.details", row.details)));
     d.setLineSha256(D(digest));
+    if (!row.offset_account.empty()) {
+      d.setOffsetAccountCommitment(D(AddSealed(&sealed, "donation_received.offset_account", row.offset_account)));
+    }
   } else {
     auto e = payload.initExpense();
     e.setFund(T(o_.fund));
@@ -155,12 +273,7 @@ Status Planner::Row(StatementRow&& row) {
                                   ": an overlapping statement may repeat earlier lines only at its start"));
   } else {
     if (first_new_row_ == 0) first_new_row_ = number;
-    auto d = Draft(p.row, line);
-    if (!d.ok()) {
-      Error(d.status());
-    } else {
-      p.draft = std::move(*d);
-    }
+    if (Status st = Prepare(&p); !st.ok()) Error(st);
   }
 
   // Reconciliation: every printed balance against opening + credits - debits.
@@ -189,7 +302,12 @@ Status Planner::Row(StatementRow&& row) {
 
 void Planner::Flush() {
   for (auto& p : pending_) {
-    if (p.draft) plan_.events.push_back(std::move(*p.draft));
+    if (!p.draft) continue;
+    if (!p.donor.empty()) {
+      used_.insert(p.donor);
+      plan_.summary.public_credits += o_.donor.empty() && p.donor == plan_.summary.donor;
+    }
+    plan_.events.push_back(std::move(*p.draft));
   }
   pending_.clear();
 }
@@ -204,6 +322,7 @@ void Planner::Quarantine(const Gap& gap) {
 
 Result<StatementPlan> Planner::Finish(const StatementReader& reader) {
   Flush();  // rows after the last printed balance: nothing to check them against
+  if (!fatal_.ok()) return fatal_;
   StatementSummary& s = plan_.summary;
   s.summary_row = reader.summary_seen();
   s.quarantined = plan_.quarantined.size();
@@ -230,15 +349,7 @@ Result<StatementPlan> Planner::Finish(const StatementReader& reader) {
                                    " printed balance(s) disagree with opening + credits - debits, nothing imported "
                                    "(--quarantine REPORT imports the rows that reconcile and lists the others):" + text);
   }
-  if (!prior_.donor_exists && o_.donor.empty() && !plan_.events.empty()) {
-    capnp::MallocMessageBuilder msg;
-    auto d = msg.initRoot<schema::Entry>().getPayload().initDonorRegistered();
-    d.setDonor(T(s.donor));
-    d.setKind(schema::DonorKind::INDIVIDUAL);  // shown as anonymous: the senders' names are in the vault
-    MB_ASSIGN_OR_RETURN(EventDraft reg, Checked("stmt-donor:" + s.donor, Canonical(msg), 0, "public donor " + s.donor));
-    plan_.events.insert(plan_.events.begin(), std::move(reg));
-    s.donor_registered = true;
-  }
+  MB_RETURN_IF_ERROR(AddRegistrations());
   return std::move(plan_);
 }
 
@@ -268,6 +379,9 @@ bool IsBankFee(std::string_view details) {
 Result<StatementPlan> PlanStatement(const std::string& csv_path, const Hash& file_sha256, const Layout& layout,
                                     const StatementOptions& options, const PriorLines& prior,
                                     const std::function<void(uint64_t, uint64_t)>& progress) {
+  if (options.donor.empty() && options.vault == nullptr) {
+    return Status::InvalidArgument("a statement import needs the ledger's vault to recognise senders (or a --donor)");
+  }
   MB_ASSIGN_OR_RETURN(auto reader, StatementReader::Open(csv_path, layout));
   Planner planner(file_sha256, layout, options, prior);
   StatementRow row;
@@ -305,6 +419,13 @@ std::string CsvCell(const std::string& s) {
 
 Status WriteQuarantineReport(const std::string& path, const StatementPlan& plan) {
   const bool as_json = path.size() >= 5 && path.substr(path.size() - 5) == ".json";
+  // The report holds the bank's texts (personal data): readable by the fund's user only.
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+    if (fd >= 0) ::close(fd);
+    return Status::IOError("cannot create quarantine report '" + path + "'");
+  }
+  ::close(fd);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Status::IOError("cannot create quarantine report '" + path + "'");
   auto balance = [](const std::optional<Amount>& b) { return b ? std::to_string(*b) : std::string(); };
@@ -314,7 +435,8 @@ Status WriteQuarantineReport(const std::string& path, const StatementPlan& plan)
       rows.push_back({{"row", q.row.row}, {"page", q.row.page}, {"date", q.row.date}, {"time", q.row.time},
                       {"doc", q.row.doc}, {"ref", q.row.ref}, {"debit", q.row.debit}, {"credit", q.row.credit},
                       {"printed_balance", q.row.balance ? nlohmann::json(*q.row.balance) : nlohmann::json()},
-                      {"details", q.row.details}, {"line_sha256", q.line_sha256_hex},
+                      {"details", q.row.details}, {"offset_account", q.row.offset_account},
+                      {"line_sha256", q.line_sha256_hex},
                       {"gap_row", q.gap.row}, {"expected_balance", q.gap.expected},
                       {"gap_printed_balance", q.gap.printed}, {"gap", q.gap.printed - q.gap.expected}});
     }
@@ -322,12 +444,12 @@ Status WriteQuarantineReport(const std::string& path, const StatementPlan& plan)
                2, ' ', false, nlohmann::json::error_handler_t::replace)
         << "\n";
   } else {
-    out << "row,page,date,time,doc,ref,debit,credit,printed_balance,details,line_sha256,gap_row,expected_balance,"
-           "gap_printed_balance,gap,file_sha256\r\n";
+    out << "row,page,date,time,doc,ref,debit,credit,printed_balance,details,offset_account,line_sha256,gap_row,"
+           "expected_balance,gap_printed_balance,gap,file_sha256\r\n";
     for (const auto& q : plan.quarantined) {
       out << q.row.row << "," << CsvCell(q.row.page) << "," << q.row.date << "," << q.row.time << "," << CsvCell(q.row.doc)
           << "," << CsvCell(q.row.ref) << "," << q.row.debit << "," << q.row.credit << "," << balance(q.row.balance) << ","
-          << CsvCell(q.row.details) << "," << q.line_sha256_hex << "," << q.gap.row << "," << q.gap.expected << ","
+          << CsvCell(q.row.details) << "," << CsvCell(q.row.offset_account) << "," << q.line_sha256_hex << "," << q.gap.row << "," << q.gap.expected << ","
           << q.gap.printed << "," << q.gap.printed - q.gap.expected << "," << plan.summary.file_sha256_hex << "\r\n";
     }
   }

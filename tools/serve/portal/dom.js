@@ -59,6 +59,7 @@ export function money(n) {
 
 export function groupDigits(n) {
   if (n === null || n === undefined || n === '') return '';
+  if (typeof n === 'string' && n.startsWith('<')) return n;  // a small count shown as "< 5" (no child identifiable)
   const neg = Number(n) < 0;
   const digits = String(Math.abs(Math.trunc(Number(n))));
   const grouped = digits.replace(/\B(?=(\d{3})+(?!\d))/g, '.');

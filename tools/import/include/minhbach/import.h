@@ -6,7 +6,8 @@
 //   CsvReader         streaming RFC 4180 reader (libcsv): BOM, CRLF, quoted newlines, blank lines.
 //   Layout            which column holds what in a bank's statement (layouts A, B, or a JSON mapping).
 //   StatementReader   statement rows, with amounts and dates parsed and the trailing summary row checked.
-//   PlanStatement     reconciliation of printed balances, overlap with earlier statements, event drafts.
+//   PlanStatement     reconciliation of printed balances, overlap with earlier statements, event drafts; each
+//                     credit's sender recognised by a pseudonym from the vault (FindSender, docs/import.md §5).
 //   PlanPayments      one disbursement per row of a payments list.
 //
 // Memory: a file is never read whole; a plan holds one compact draft (~0.5 KiB) per row because the import is
@@ -22,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "minhbach/entry.h"
@@ -31,6 +33,7 @@
 
 namespace minhbach {
 class Ledger;
+class Vault;
 }
 
 namespace minhbach::import {
@@ -44,6 +47,10 @@ inline constexpr size_t kImportErrorsMax = 50;              // bad rows listed i
 inline constexpr size_t kStatementRowsMax = kBatchEventsMax - 1;  // one slot for the public donor's registration
 inline constexpr size_t kMappingBytesMax = 64 * 1024;       // a --mapping file
 static_assert(kStatementRowsMax + 1 <= kBatchEventsMax, "a statement and its donor must fit in one batch");
+// Sealed texts follow the ledger's field rules for text (docs/format/jsonl.md): one line up to 256 bytes, a
+// multi-line text up to 2048 bytes, UTF-8 in both.
+inline constexpr size_t kLineTextBytesMax = 256;
+inline constexpr size_t kLongTextBytesMax = 2048;
 
 // ---- CSV ----
 
@@ -94,14 +101,16 @@ Result<std::string> ParseStatementTime(std::string_view text);
 // ---- Statement layouts ----
 
 struct Column {
-  std::string name;  // header text, matched after trimming, case-insensitively for ASCII
-  int index = -1;    // 0-based position; used when >= 0
+  std::string name;       // header text, matched after trimming, case-insensitively for ASCII
+  int index = -1;         // 0-based position; used when >= 0
+  bool optional = false;  // a named column the header may lack (layout B's OffsetAccount)
   bool present() const { return index >= 0 || !name.empty(); }
 };
 
 struct Layout {
   std::string name;                                                   // "A", "B", "generic"
   Column date, time, doc, ref, details, debit, credit, balance, page;  // date, details and debit/credit required
+  Column offset_account;  // the counterparty's account number (personal data: sealed into the vault)
   std::string date_format = "dd/mm/yyyy";
   char thousands = '.';
   char delimiter = ',';
@@ -124,6 +133,7 @@ struct StatementRow {
   std::string time;        // hh:mm:ss or ""
   std::string doc, ref;    // one line each, trimmed
   std::string details;     // trimmed; CRLF and CR become LF, tabs become spaces
+  std::string offset_account;  // one line, trimmed ("" when the layout has no such column); not in LineDigest
   Amount debit = 0, credit = 0;
   std::optional<Amount> balance;  // printed balance, when the row has one
 };
@@ -156,7 +166,8 @@ class StatementReader {
   std::unique_ptr<CsvReader> csv_;
   Layout layout_;
   struct Indexes {
-    int date = -1, time = -1, doc = -1, ref = -1, details = -1, debit = -1, credit = -1, balance = -1, page = -1;
+    int date = -1, time = -1, doc = -1, ref = -1, details = -1, debit = -1, credit = -1, balance = -1, page = -1,
+        offset_account = -1;
   } idx_;
   size_t columns_ = 0;
   uint64_t rows_ = 0;
@@ -174,6 +185,10 @@ struct PriorLines {
   uint64_t same_file_entries = 0;  // entries already imported from this very file (they come back as duplicates)
   bool donor_exists = false;       // the donor the import would credit is registered
   uint64_t scanned = 0;            // entries read
+  std::unordered_set<std::string> donors;  // every registered donor id (a new pseudonym must be none of them)
+  // Donations already imported from this very file: data row -> donor. A re-import files each row under the
+  // same donor again, so that it is an exact duplicate whatever the vault's indexes say now.
+  std::unordered_map<uint64_t, std::string> same_file_donors;
 };
 // One pass over the whole log (EntryReader::Open per entry). `file_sha256` selects "this file"'s keys.
 Result<PriorLines> ScanPriorLines(const Ledger& ledger, const std::string& fund, const std::string& file_sha256_hex,
@@ -189,13 +204,26 @@ Result<std::vector<std::pair<size_t, Status>>> CheckInvariants(const Ledger& led
 struct StatementOptions {
   std::string fund;
   std::string campaign;                   // programme the credits are restricted to and debits paid from
-  std::string donor;                      // empty: the fund's public donor (PublicDonorId)
+  std::string donor;                      // every credit to this registered donor; empty: each sender's pseudonym
   std::optional<Amount> opening_balance;  // empty: derived from the first printed balance
   bool quarantine = false;                // set disagreeing rows aside instead of refusing the import
+  const Vault* vault = nullptr;           // the ledger's vault (Ledger::vault()): senders' pseudonyms. Required
+                                          // unless `donor` is given
 };
 
 std::string PublicDonorId(const std::string& fund);  // "D-PUBLIC-<fund>"
 inline constexpr const char* kPublicDonorName = "Công chúng (sao kê ngân hàng)";
+
+// Who sent a credit, as far as the statement line says (docs/import.md "Senders"): an account number (digits
+// only) from the OffsetAccount column, else from the details; a name from the details by a few fixed patterns.
+// Either may be empty. Used only to find or make the sender's pseudonym; both values go to the vault.
+struct Sender {
+  std::string account;
+  std::string name;  // as written (case and diacritics kept), words joined by single spaces
+};
+Sender FindSender(std::string_view offset_account, std::string_view details);
+// A new pseudonymous donor id: "D-" and 12 upper-case hex digits from OpenSSL's RAND_bytes.
+Result<std::string> NewDonorId();
 
 // Debit rule (docs/import.md "Debits"): bank_fee when the details name a fee, else transfer_out.
 bool IsBankFee(std::string_view details);
@@ -221,20 +249,26 @@ struct StatementSummary {
   Amount opening = 0, closing = 0;               // closing: the running balance after the last row
   bool opening_derived = false;
   bool summary_row = false;                      // a trailing totals row was found (and agreed)
-  bool donor_registered = false;                 // the batch registers the public donor
-  std::string donor;
+  bool donor_registered = false;                 // the batch registers `donor` (the public donor)
+  std::string donor;                             // --donor, else the public donor of unrecognised senders
+  uint64_t donors_new = 0;                       // senders given a new pseudonym (registered in the batch)
+  uint64_t donors_recognised = 0;                // distinct pseudonyms already in the ledger that credits go to
+  uint64_t public_credits = 0;                   // credits filed under the public donor (no sender found)
 };
 
 struct StatementPlan {
   StatementSummary summary;
-  std::vector<EventDraft> events;           // EventDraft::line = statement data row (0 for the donor)
+  std::vector<EventDraft> events;           // EventDraft::line = statement data row (for a registration: the
+                                            // first row of the donor; 0 for the public donor)
   std::vector<QuarantinedRow> quarantined;
   std::vector<Gap> gaps;                    // every disagreement (refused unless options.quarantine)
 };
 
 // Reads the statement (csv_path: the CSV to parse; file_sha256: digest of the file as published, e.g. the
 // .xlsx), reconciles it and builds the drafts. Fails with InvalidArgument listing every bad row, every
-// balance gap (without quarantine), or an overlap violation.
+// balance gap (without quarantine), or an overlap violation. Each credit's sender is looked up in
+// options.vault; a sender seen for the first time gets a new pseudonym, registered in the same batch before
+// its first donation (donor_registered, idempotency key "donor:<id>").
 Result<StatementPlan> PlanStatement(const std::string& csv_path, const Hash& file_sha256, const Layout& layout,
                                     const StatementOptions& options, const PriorLines& prior,
                                     const std::function<void(uint64_t, uint64_t)>& progress);
