@@ -369,15 +369,18 @@ Status Ledger::Impl::Reseal(const EventDraft& d, uint64_t old_seq, const std::st
   return Status::Ok();
 }
 
-VaultWrite::VaultWrite(Vault& vault, std::vector<std::vector<VaultRecord>>& sealed, std::shared_ptr<spdlog::logger> log)
+VaultWrite::VaultWrite(Vault& vault, std::vector<std::vector<VaultRecord>>& sealed, std::vector<std::string>& encoded,
+                       std::shared_ptr<spdlog::logger> log)
     : vault_(vault), log_(std::move(log)) {
-  for (auto& list : sealed) {
-    for (auto& r : list) records_.push_back(std::move(r));
+  for (size_t j = 0; j < sealed.size(); ++j) {
+    if (sealed[j].empty()) continue;
+    encoded_.push_back(std::move(encoded[j]));
+    for (auto& r : sealed[j]) records_.push_back(std::move(r));
   }
   if (!records_.empty()) {
     thread_ = std::thread([this] {
       const auto t0 = std::chrono::steady_clock::now();
-      status_ = vault_.Put(records_);
+      status_ = vault_.Put(records_, &encoded_);
       log_->debug("vault: {} records written and synced in {} us", records_.size(),
                   std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
     });
@@ -550,6 +553,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   // Personal data: each sealed plaintext gets a fresh salt, and its commitment replaces the marker in the encoded
   // entry, on both cores with the encoding; the values go to the vault (docs/format/commitment.md).
   std::vector<std::vector<VaultRecord>> sealed(n);
+  std::vector<std::string> sealed_encoded(n);  // each entry's vault value, made on both cores
   batch_bytes.resize(n);
   std::vector<size_t> prev_offsets(n);
   std::vector<Status> encoded(n);
@@ -557,7 +561,10 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
     for (size_t j = lo; j < hi; ++j) {
       const EventDraft& d = events[order[j]];
       encoded[j] = EncodeEntryUnchained(m.size + j, now, ctx, d, &batch_bytes[j], &prev_offsets[j]);
-      if (encoded[j].ok() && !d.sealed.empty()) encoded[j] = m.Seal(d, m.size + j, &batch_bytes[j], &sealed[j]);
+      if (encoded[j].ok() && !d.sealed.empty()) {
+        encoded[j] = m.Seal(d, m.size + j, &batch_bytes[j], &sealed[j]);
+        if (encoded[j].ok()) sealed_encoded[j] = Vault::EncodeEntry(sealed[j].data(), sealed[j].size());
+      }
     }
   };
   if (n >= kParallelEncodeMin) {
@@ -570,7 +577,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   // 2a'. The vault's synced write runs beside 2b; the log's own write waits for it (the vault first: a crash
   //      between the two leaves records no entry refers to, never an entry whose personal data is missing).
   const auto t_encoded = std::chrono::steady_clock::now();
-  VaultWrite vault(*m.vault, sealed, m.log);
+  VaultWrite vault(*m.vault, sealed, sealed_encoded, m.log);
   // 2b. In log order: limits, chain link, domain invariants, leaf hash, tiles.
   Hash prev = m.last_leaf;
   for (size_t j = 0; j < n; ++j) {

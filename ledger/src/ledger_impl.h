@@ -44,7 +44,8 @@ Status FromRocks(const rocksdb::Status& s, const std::string& context);
 // for the write; Abandon() waits and removes the records (the batch was refused). Joins when destroyed.
 class VaultWrite {
  public:
-  VaultWrite(Vault& vault, std::vector<std::vector<VaultRecord>>& sealed, std::shared_ptr<spdlog::logger> log);
+  VaultWrite(Vault& vault, std::vector<std::vector<VaultRecord>>& sealed, std::vector<std::string>& encoded,
+             std::shared_ptr<spdlog::logger> log);
   ~VaultWrite();
   VaultWrite(const VaultWrite&) = delete;
   VaultWrite& operator=(const VaultWrite&) = delete;
@@ -55,6 +56,7 @@ class VaultWrite {
   Vault& vault_;
   std::shared_ptr<spdlog::logger> log_;
   std::vector<VaultRecord> records_;
+  std::vector<std::string> encoded_;
   std::thread thread_;
   Status status_;
 };

@@ -60,8 +60,12 @@ class Vault {
   static Result<std::unique_ptr<Vault>> Open(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
                                              bool read_only);
 
-  // Stores records and their indexes (commitment, donor pseudonym and name) in one synced write.
-  Status Put(const std::vector<VaultRecord>& records);
+  // Stores records (grouped by entry, in log order) and their indexes (subject, donor pseudonym and name) in one
+  // synced write. `encoded`, when given, holds EncodeEntry of each entry's records, made beforehand (Append makes
+  // them on both cores while it encodes the entries).
+  Status Put(const std::vector<VaultRecord>& records, const std::vector<std::string>* encoded = nullptr);
+  // The stored form of one entry's records (all of one subject): the value of its 'q' key.
+  static std::string EncodeEntry(const VaultRecord* records, size_t n);
   // Removes records a failed append had stored (best effort; they were never referred to).
   Status Remove(const std::vector<VaultRecord>& records);
   // Removes the records of entries `size` and later (a crashed append's); returns how many entries had some.
