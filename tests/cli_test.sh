@@ -183,4 +183,49 @@ wait "$SP" || { cat "$T/serve.err" >&2; fail "serve did not stop cleanly"; }
 expect_rc 0 "$B" --ledger "$T/demo" log --from 0 --limit 1000000 --json
 grep -q '"actor":"admin:an"' "$T/out" || fail "the append through the server is not recorded as admin:an"
 expect_rc 0 "$B" --ledger "$T/demo" verify
+
+# Personal data (issue 13): a donor's name goes to the vault; a bundle made before the erasure and one made after
+# both verify; vault extract opens commitments that minhbach-verify checks, and a flipped byte is named; every read
+# of the vault is journaled; erase deletes the bytes and refuses a second time.
+P="$T/privacy"
+expect_rc 0 "$B" --ledger "$P" init --origin test.example/privacy
+cat > "$T/p.jsonl" <<'JSONL'
+{"type":"fund_opened","idempotency_key":"f","data":{"fund":"F","name":"Quỹ","organisation":"Sở","currency":"VND"}}
+{"type":"donor_registered","idempotency_key":"d","data":{"donor":"D-1","kind":"individual","name":"Lê Thị Hồng Nhung","account":"0071000999888","phone":"0913 456 789"}}
+{"type":"donation_received","idempotency_key":"g","data":{"fund":"F","donor":"D-1","value_date":"2024-09-12","cash":{"channel":"bank","bank_ref":"FT9","amount":500000},"details":"CT tu 0071000999888 LE THI HONG NHUNG ung ho"}}
+{"type":"note","idempotency_key":"n","public":["memo"],"data":{"subject":"Biên bản","amount":0,"memo":"Kiểm tra quỹ tháng 9"}}
+JSONL
+expect_rc 0 "$B" --ledger "$P" append "$T/p.jsonl"
+echo '{"type":"note","idempotency_key":"n2","public":["memo"],"data":{"subject":"s","amount":0,"memo":"goi 0913 456 789"}}' > "$T/pub.jsonl"
+expect_rc 2 "$B" --ledger "$P" append "$T/pub.jsonl"                     # a phone number in a public text
+grep -q "field 'data.memo'" "$T/err" || fail "the public-text refusal does not name the field"
+expect_rc 0 "$B" --ledger "$P" checkpoint
+for needle in "Lê Thị Hồng Nhung" "0071000999888" "0913 456 789"; do
+  grep -rqF "$needle" "$P/db" && fail "personal data in the log store: $needle"
+done
+expect_rc 0 "$B" --ledger "$P" export --to "$T/pb1"
+grep -rqF "0071000999888" "$T/pb1" && fail "personal data in a bundle"
+expect_rc 2 "$B" --ledger "$P" vault show D-1                            # no reason given
+expect_rc 0 "$B" --ledger "$P" vault show D-1 --why "kiểm tra của thanh tra tỉnh"
+grep -qF "Lê Thị Hồng Nhung" "$T/out" || fail "vault show"
+expect_rc 0 "$B" --ledger "$P" vault extract --subject D-1 --why "thanh tra 2026" --out "$T/extract.json"
+[ "$(stat -c %a "$T/extract.json")" = 600 ] || fail "the extract is not 0600"
+expect_rc 0 "$V" "$T/pb1" --vault-extract "$T/extract.json"
+grep -q 'opened commitments match' "$T/out" || fail "minhbach-verify did not check the extract"
+sed 's/LE THI HONG NHUNG/LE THI HONG NHUNH/' "$T/extract.json" > "$T/extract-bad.json"
+expect_rc 1 "$V" "$T/pb1" --vault-extract "$T/extract-bad.json"
+grep -q 'entry 2' "$T/err" || { cat "$T/err" >&2; fail "a flipped byte in an opened value is not named by its entry"; }
+expect_rc 0 "$B" --ledger "$P" journal --json
+grep -q '"records":\[{' "$T/out" && grep -q '"what":"vault extract"' "$T/out" || fail "the journal lacks the reads"
+expect_rc 0 "$B" --ledger "$P" erase D-1 --reason "Yêu cầu xóa dữ liệu theo Luật 91/2025/QH15"
+expect_rc 2 "$B" --ledger "$P" erase D-1 --reason "lần hai"
+for needle in "Lê Thị Hồng Nhung" "LE THI HONG NHUNG" "0071000999888" "0913 456 789"; do
+  grep -rqF "$needle" "$P" && fail "erased data still in the ledger folder: $needle"
+done
+expect_rc 0 "$B" --ledger "$P" verify
+expect_rc 0 "$B" --ledger "$P" checkpoint
+expect_rc 0 "$B" --ledger "$P" export --to "$T/pb2"
+expect_rc 0 "$V" "$T/pb1"
+expect_rc 0 "$V" "$T/pb2" --trusted-checkpoint "$T/pb1/checkpoint.note"
+expect_rc 1 "$V" "$T/pb2" --vault-extract "$T/extract-bad.json"
 echo "cli test: 1 passed, 0 failed"
