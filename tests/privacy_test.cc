@@ -315,6 +315,27 @@ TEST_F(PrivacyTest, RecordsOfAnAppendThatNeverReachedTheLogAreDroppedAtOpen) {
   EXPECT_EQ(subject->size(), 4u);
 }
 
+TEST_F(PrivacyTest, ANamesakeDoesNotTakeOverAnEarlierDonorsName) {
+  auto d = mb::ParseJsonLines(R"({"type":"donor_registered","idempotency_key":"d2","data":{"donor":"D-2","kind":"individual","name":"NGUYEN VAN QUANG"}})");
+  ASSERT_TRUE(d.ok());
+  ASSERT_TRUE(ledger_->Append(*d, ctx_).ok());
+  auto first = ledger_->vault().FindPseudonym("name", mb::NormalizeName("Nguyễn Văn Quang"));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->value_or(""), "D-1");
+  auto both = ledger_->vault().FindByName(mb::NormalizeName("Nguyen Van Quang"), 10);
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->size(), 2u);
+  // Erasing D-2 leaves D-1's link alone; erasing D-1 removes it.
+  ASSERT_TRUE(ledger_->Erase("D-2", "Yêu cầu xóa", ctx_).ok());
+  first = ledger_->vault().FindPseudonym("name", mb::NormalizeName("Nguyễn Văn Quang"));
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->value_or(""), "D-1");
+  ASSERT_TRUE(ledger_->Erase("D-1", "Yêu cầu xóa", ctx_).ok());
+  first = ledger_->vault().FindPseudonym("name", mb::NormalizeName("Nguyễn Văn Quang"));
+  ASSERT_TRUE(first.ok());
+  EXPECT_FALSE(first->has_value());
+}
+
 TEST_F(PrivacyTest, VaultFilesAreTheOwnersOnly) {
   const auto vault = fs::path(dir_.path()) / mb::kVaultDirName;
   EXPECT_EQ(fs::status(vault).permissions() & fs::perms::all, fs::perms::owner_all);

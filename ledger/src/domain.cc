@@ -1,4 +1,5 @@
 #include "minhbach/domain.h"
+#include "minhbach/privacy.h"
 
 #include <nlohmann/json.hpp>
 
@@ -567,6 +568,11 @@ Status DomainState::ApplyEffect(uint64_t seq, P::Reader p, int sign, bool revers
     case P::DISBURSEMENT: {
       auto e = p.getDisbursement();
       std::string fund = S(e.getFund()), child = S(e.getChild());
+      // A guardian is named by a pseudonymous id (guardian_registered keeps the person in the vault), never a name.
+      if (e.hasGuardian()) {
+        MB_RETURN_IF_ERROR(CheckId("guardian", S(e.getGuardian())));
+        if (Status pub = CheckPublicText(S(e.getGuardian())); !pub.ok()) return Refuse("guardian id " + pub.message());
+      }
       MB_RETURN_IF_ERROR(need_fund(fund).status());
       MB_RETURN_IF_ERROR(need_child(child));
       std::string sub_id = e.getPaidFrom() == R::PROGRAMME ? S(e.getProgramme()) : child;

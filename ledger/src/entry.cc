@@ -234,7 +234,7 @@ Result<Entry> DecodeEntry(std::string_view bytes) {
 
 Result<std::string> EncodeEntry(const Entry& e) {
   AppendContext ctx{e.actor, e.tz_name, e.tz_offset_minutes};
-  EventDraft d{e.idempotency_key, e.payload, 0};
+  EventDraft d{e.idempotency_key, e.payload, 0, {}};
   std::string out;
   MB_RETURN_IF_ERROR(EncodeEntryTo(e.seq, e.prev_hash, e.recorded_at_micros, ctx, d, &out));
   return out;
@@ -476,7 +476,7 @@ EventDraft NoteDraft(std::string key, std::string_view subject, int64_t amount, 
   n.setSubject(capnp::Text::Reader(subject.data(), subject.size()));
   n.setAmount(amount);
   if (!memo.empty()) n.setMemo(capnp::Text::Reader(memo.data(), memo.size()));
-  return EventDraft{std::move(key), CanonicalBytes(msg.getRoot<schema::Entry>().asReader()), 0};
+  return EventDraft{std::move(key), CanonicalBytes(msg.getRoot<schema::Entry>().asReader()), 0, {}};
 }
 
 EventDraft ReversalDraft(std::string key, uint64_t seq, std::string_view reason) {
@@ -484,7 +484,7 @@ EventDraft ReversalDraft(std::string key, uint64_t seq, std::string_view reason)
   auto r = msg.initRoot<schema::Entry>().getPayload().initReversal();
   r.setSeq(seq);
   r.setReason(capnp::Text::Reader(reason.data(), reason.size()));
-  return EventDraft{std::move(key), CanonicalBytes(msg.getRoot<schema::Entry>().asReader()), 0};
+  return EventDraft{std::move(key), CanonicalBytes(msg.getRoot<schema::Entry>().asReader()), 0, {}};
 }
 
 std::string FormatTimestamp(int64_t micros, int16_t offset_minutes) {

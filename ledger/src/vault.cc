@@ -317,6 +317,13 @@ Status Vault::Put(const std::vector<VaultRecord>& records, const std::vector<std
         return Status::Internal("vault records of entry " + std::to_string(r.seq) + " name no subject, or two");
       }
       for (std::string& k : IndexKeys(*impl_->keyer, r)) {
+        if (k[0] == 'h') {
+          // The first donor registered with an account or name keeps it: a namesake registered later does not
+          // take over the earlier donor's recognition (and erasing one cannot unlink the other).
+          auto held = impl_->Get(k);
+          if (held.ok() && *held != r.subject) continue;
+          if (!held.ok() && !held.status().IsNotFound()) return held.status();
+        }
         index.emplace_back(OwnedKey(r.subject, k), "");
         std::string v = k[0] == 'h' ? r.subject : std::string();
         index.emplace_back(std::move(k), std::move(v));
@@ -415,6 +422,13 @@ Result<size_t> Vault::EraseSubject(const std::string& subject) {
   }
   for (const std::string& k : index) wb.Delete(SubjectPrefix(subject) + k);
   for (const std::string& k : owned) {
+    if (!k.empty() && k[0] == 'h') {
+      auto held = impl_->Get(k);  // only the subject's own link (see Put)
+      if (held.ok() && *held != subject) {
+        wb.Delete(OwnedKey(subject, k));
+        continue;
+      }
+    }
     wb.Delete(k);
     wb.Delete(OwnedKey(subject, k));
   }
