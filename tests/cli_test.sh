@@ -223,6 +223,8 @@ for needle in "Lê Thị Hồng Nhung" "LE THI HONG NHUNG" "0071000999888" "0913
   grep -rqF "$needle" "$P" && fail "erased data still in the ledger folder: $needle"
 done
 expect_rc 0 "$B" --ledger "$P" verify
+expect_rc 0 "$B" --ledger "$P" donor D-1 --json
+grep -q '"display_name":"erased"' "$T/out" || fail "the donor's view does not say erased"
 expect_rc 0 "$B" --ledger "$P" checkpoint
 expect_rc 0 "$B" --ledger "$P" export --to "$T/pb2"
 expect_rc 0 "$V" "$T/pb1"

@@ -1,5 +1,5 @@
 // Read model "registry": the ids other read models look up: donors' display names and kinds (d/, dk/),
-// children's birth months (c/), each sponsorship's child (s/), opened funds (fd/), publication policies (pp/).
+// children's birth months (c/), each sponsorship's child (s/), opened funds (fd/), publication policies (pp/), erased subjects (x/).
 #include "model.h"
 
 namespace minhbach::rm {
@@ -25,6 +25,9 @@ class Registry final : public Model {
         return Status::Ok();
       case P::FUND_OPENED:
         Put("fd/" + K(S(p.getFundOpened().getFund())), S(p.getFundOpened().getName()));
+        return Status::Ok();
+      case P::ERASURE:  // the subject's personal data is gone: views say "erased" (the entry that erased it)
+        if (p.getErasure().getPart() == 1) Put("x/" + K(S(p.getErasure().getSubject())), std::to_string(e.seq));
         return Status::Ok();
       case P::PUBLICATION_POLICY_SET: {  // the latest one of a fund applies
         auto pp = p.getPublicationPolicySet();

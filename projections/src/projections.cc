@@ -16,7 +16,7 @@ namespace minhbach {
 namespace {
 
 constexpr const char* kFormatKey = "format";
-constexpr const char* kFormat = "minhbach-projections-8";  // 3: donor trace, programme reports, statements; 4: no x/ dx/; 5: history rows split by U+001F; 6: statement details; 7: amount index am/
+constexpr const char* kFormat = "minhbach-projections-9";  // 3: donor trace, programme reports, statements; 4: no x/ dx/; 5: history rows split by U+001F; 6: statement details; 7: amount index am/
 constexpr const char* kPositionKey = "pos";
 constexpr uint64_t kFlushEveryEntries = 32768;  // bounds the dirty-record cache during long catch-ups
 

@@ -253,7 +253,8 @@ Result<DonorTrace> ReadModels::Donor(const std::string& donor) const {
     MB_ASSIGN_OR_RETURN(t.kind, kv_.Get("dk/" + K(donor)));
     if (t.kind.empty()) return Status::NotFound("donor '" + donor + "' is not registered in this ledger");
     MB_ASSIGN_OR_RETURN(std::string name, kv_.Get("d/" + K(donor)));
-    t.display_name = name.empty() ? "anonymous" : name;
+    MB_ASSIGN_OR_RETURN(std::string erased, kv_.Get("x/" + K(donor)));
+    t.display_name = !erased.empty() ? "erased" : name.empty() ? "anonymous" : name;
     std::map<uint64_t, size_t> index;
     MB_RETURN_IF_ERROR(kv_.Scan("dn/" + K(donor) + "/", "", [&](std::string_view key, std::string_view value) {
       json j = json::parse(value);
