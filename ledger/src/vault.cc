@@ -350,6 +350,10 @@ Status Vault::Remove(const std::vector<VaultRecord>& records) {
   for (const VaultRecord& r : records) {
     wb.Delete(EntryKey(r.seq));
     for (const std::string& k : IndexKeys(*impl_->keyer, r)) {
+      if (k[0] == 'h') {  // only a link the record's own subject holds (an earlier namesake keeps theirs)
+        auto held = impl_->Get(k);
+        if (held.ok() && *held != r.subject) continue;
+      }
       wb.Delete(k);
       wb.Delete(OwnedKey(r.subject, k));
     }

@@ -749,8 +749,18 @@ class Server::Impl {
     Read(res, [&]() -> Status {
       MB_ASSIGN_OR_RETURN(auto t, M().Donor(donor));
       json j = ToJson(t);
-      if (j.value("display_name", "") == "anonymous" || j.value("display_name", "").empty()) {
-        MB_ASSIGN_OR_RETURN(std::string shown, DonorDisplay(donor));
+      // A donor's page spans funds: the strictest of their policies applies.
+      ReadModels::PublicationPolicy strictest;
+      MB_ASSIGN_OR_RETURN(auto funds, M().Funds());
+      auto rank = [](const std::string& d) { return d == "anonymous" ? 2 : d == "initials" ? 1 : 0; };
+      for (const auto& [fund, name] : funds) {
+        MB_ASSIGN_OR_RETURN(auto p, M().Policy(fund));
+        if (rank(p.organisations) > rank(strictest.organisations)) strictest.organisations = p.organisations;
+        if (rank(p.individuals) > rank(strictest.individuals)) strictest.individuals = p.individuals;
+      }
+      const std::string listed = j.value("display_name", "");
+      if (listed != "erased") {
+        MB_ASSIGN_OR_RETURN(std::string shown, Published(donor, listed.empty() ? "anonymous" : listed, strictest));
         j["display_name"] = shown;
       }
       j["ok"] = true;
@@ -937,13 +947,13 @@ class Server::Impl {
     auto who = Role(req, res, true);
     if (!who) return;
     Read(res, [&]() -> Status {
-      MB_ASSIGN_OR_RETURN(auto recs, JournalRead(ledger_dir_));
       size_t limit = 100;
       if (req.has_param("limit")) {
         auto l = U64(req.get_param_value("limit"));
         if (!l || *l == 0 || *l > 1000) return Status::InvalidArgument("limit: expected 1..1000");
         limit = *l;
       }
+      MB_ASSIGN_OR_RETURN(auto recs, JournalRead(ledger_dir_));
       json a = json::array();
       for (size_t i = recs.size() > limit ? recs.size() - limit : 0; i < recs.size(); ++i) {
         const auto& r = recs[i];

@@ -88,7 +88,7 @@ std::vector<CommitmentRef> PayloadCommitments(schema::Entry::Payload::Reader p);
 // ---- Opened commitments (minhbach vault extract; docs/format/commitment.md "Vault extract") ----
 struct OpenedCommitment {
   uint64_t seq = 0;        // the entry that holds the commitment
-  std::string subject;     // the donor, child or guardian it belongs to ("" for texts of no person)
+  std::string subject;     // the donor, child or guardian it belongs to ("*" for texts of events naming no person)
   std::string field;
   std::string value;
   Salt salt{};

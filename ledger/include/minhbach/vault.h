@@ -41,7 +41,7 @@ inline constexpr size_t kSealedBytesMax = 2048;
 // One sealed value: what the log commits to, and where.
 struct VaultRecord {
   Hash commitment{};
-  std::string subject;          // the donor, child or guardian id; "ledger" for texts of events that name no person
+  std::string subject;          // the donor, child or guardian id; kNoSubject ("*") for texts of events naming no person
   std::string field;            // e.g. "donation_received.details"
   std::string value;
   Salt salt{};

@@ -87,10 +87,15 @@ Result<std::map<GroupKey, Group>> GroupDisbursements(const Snapshot& s, const st
   return groups;
 }
 
-std::string Donor(const Snapshot& s, const std::string& id) {
+// A donor as the fund's publication policy shows them: individuals (no public name) are "anonymous" in exports;
+// an organisation by name, initials or "anonymous" as the policy says.
+std::string Donor(const Snapshot& s, const std::string& id, const ReadModels::PublicationPolicy& policy) {
   auto it = s.facts().donors.find(id);
-  return it == s.facts().donors.end() || it->second.display_name.empty() ? "anonymous"
-                                                                           : MaskAccountNumbers(it->second.display_name);
+  if (it == s.facts().donors.end() || it->second.display_name.empty() || policy.organisations == "anonymous") {
+    return "anonymous";
+  }
+  const std::string name = MaskAccountNumbers(it->second.display_name);
+  return policy.organisations == "initials" ? MaskedInitials(name) : name;
 }
 
 // Sponsorship commitments per month of agreement: each agreement's agreed amounts over all its months, as the
@@ -111,10 +116,11 @@ Result<std::map<std::string, std::pair<Amount, int>>> Commitments(const Snapshot
 
 Result<std::map<std::string, std::vector<Txn>>> Transactions(const Snapshot& s, const std::string& fund) {
   std::map<std::string, std::vector<Txn>> t;
+  MB_ASSIGN_OR_RETURN(const auto policy, s.models().Policy(fund));
   for (const auto& d : s.facts().donations) {
     if (d.fund != fund || !d.cash || d.reversed_by) continue;
     std::string act = d.restriction == "programme" ? ActivityOf(s, fund, d.restricted_to) : kGeneral;
-    t[act].push_back({1, d.value_date, "Tiền ủng hộ / donation (" + d.channel + ")", Donor(s, d.donor), d.amount});
+    t[act].push_back({1, d.value_date, "Tiền ủng hộ / donation (" + d.channel + ")", Donor(s, d.donor, policy), d.amount});
   }
   MB_ASSIGN_OR_RETURN(auto commitments, Commitments(s, fund));
   for (const auto& [date, c] : commitments) {
