@@ -258,7 +258,7 @@ TEST_F(Import, LayoutAMessyCases) {
   row.doc = "0930.55556";
   row.debit = 3000000;
   row.details = "Chuyen tien ho tro dong bao tinh Yen Bai";
-  EXPECT_EQ(e[5].second["line_sha256"], mb::HexEncode(imp::LineDigest(row)));
+  EXPECT_EQ(e[5].second["line_sha256"], mb::HexEncode(imp::LineDigest(row, ledger_->vault())));
 }
 
 TEST_F(Import, LayoutBQuotedNewlinesMissingTimesCommaGrouping) {

@@ -463,6 +463,8 @@ Result<std::optional<std::string>> Vault::FindPseudonym(std::string_view kind, s
   return std::optional<std::string>(*v);
 }
 
+Hash Vault::KeyedDigest(std::string_view kind, std::string_view text) const { return (*impl_->keyer)(kind, text); }
+
 Result<std::vector<std::string>> Vault::FindByName(std::string_view normalized, size_t limit) const {
   std::vector<std::string> out;
   const std::string prefix = "n" + std::string(normalized) + '\0';

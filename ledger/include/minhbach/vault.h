@@ -89,6 +89,9 @@ class Vault {
 
   // The donor pseudonym of an identity ("account" + digits, or "name" + NormalizeName), if one was registered.
   Result<std::optional<std::string>> FindPseudonym(std::string_view kind, std::string_view normalized) const;
+  // HMAC-SHA256 under the vault's secret of (`kind` 0x00 `text`): PseudonymKey's keyed hash, for digests that must
+  // not be testable by whoever guesses the text (the statement line digest, docs/import.md "Line digest").
+  Hash KeyedDigest(std::string_view kind, std::string_view text) const;
   // Donors whose registered name is `normalized` (NormalizeName), at most `limit`.
   Result<std::vector<std::string>> FindByName(std::string_view normalized, size_t limit) const;
 

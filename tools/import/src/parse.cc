@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "minhbach/import.h"
+#include "minhbach/vault.h"
 #include "minhbach/text.h"
 
 namespace minhbach::import {
@@ -275,7 +276,7 @@ Result<Layout> LayoutFromMapping(std::string_view json_text) {
 
 // ---- Line digest ----
 
-Hash LineDigest(const StatementRow& r) {
+std::string NormalizedLine(const StatementRow& r) {
   std::string s = "minhbach-statement-line/1";
   for (const std::string* f : {&r.date, &r.time, &r.doc, &r.ref}) {
     s += '\x1f';
@@ -287,10 +288,10 @@ Hash LineDigest(const StatementRow& r) {
   s += std::to_string(r.credit);
   s += '\x1f';
   s += r.details;
-  Hash h;
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), h.data());
-  return h;
+  return s;
 }
+
+Hash LineDigest(const StatementRow& r, const Vault& vault) { return vault.KeyedDigest("statement-line", NormalizedLine(r)); }
 
 // ---- Statement rows ----
 

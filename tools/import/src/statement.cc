@@ -253,7 +253,7 @@ Status Planner::Row(StatementRow&& row) {
   const std::string page = row.page;
 
   // Overlap: the leading rows already in the ledger (from another statement) are skipped.
-  const Hash line = LineDigest(row);
+  const Hash line = LineDigest(row, *o_.vault);
   pending_.push_back({std::move(row), line, std::nullopt});
   Pending& p = pending_.back();
   const std::string digest(AsView(line));
@@ -379,8 +379,8 @@ bool IsBankFee(std::string_view details) {
 Result<StatementPlan> PlanStatement(const std::string& csv_path, const Hash& file_sha256, const Layout& layout,
                                     const StatementOptions& options, const PriorLines& prior,
                                     const std::function<void(uint64_t, uint64_t)>& progress) {
-  if (options.donor.empty() && options.vault == nullptr) {
-    return Status::InvalidArgument("a statement import needs the ledger's vault to recognise senders (or a --donor)");
+  if (options.vault == nullptr) {
+    return Status::InvalidArgument("a statement import needs the ledger's vault (senders' pseudonyms, line digests)");
   }
   MB_ASSIGN_OR_RETURN(auto reader, StatementReader::Open(csv_path, layout));
   Planner planner(file_sha256, layout, options, prior);

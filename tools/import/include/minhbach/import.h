@@ -138,10 +138,14 @@ struct StatementRow {
   std::optional<Amount> balance;  // printed balance, when the row has one
 };
 
-// SHA-256 of the row's normalized content:
+// The row's normalized content:
 //   "minhbach-statement-line/1" US date US time US doc US ref US debit US credit US details   (US = 0x1F)
 // amounts as decimal integers. Page and printed balance are not part of it (docs/import.md says why).
-Hash LineDigest(const StatementRow& r);
+std::string NormalizedLine(const StatementRow& r);
+// The line digest an event carries as line_sha256: HMAC-SHA256 under the vault's secret of
+// ("statement-line" 0x00 NormalizedLine): the same line maps to the same digest in this ledger, but nobody
+// without the vault can test a guessed line (it holds the sender's name and account).
+Hash LineDigest(const StatementRow& r, const Vault& vault);
 
 // Reads statement rows. The trailing summary row (no date, and "Tổng cộng", "Total", "Cộng phát sinh" ... in a
 // cell) is skipped and its debit/credit totals, when printed, are checked against the rows' sums.
