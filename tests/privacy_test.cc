@@ -336,6 +336,34 @@ TEST_F(PrivacyTest, ANamesakeDoesNotTakeOverAnEarlierDonorsName) {
   EXPECT_FALSE(first->has_value());
 }
 
+TEST_F(PrivacyTest, ARefusedBatchLeavesTheLogAndTheVaultAsTheyWere) {
+  const std::string before = mb::testing::DumpStore(dir_.path());
+  const uint64_t size = ledger_->size();
+  // A sealed value over the limit (a draft built in code, which skipped the parser's text rules) ...
+  auto big = mb::ParseJsonLines(R"({"type":"donor_registered","idempotency_key":"d9","data":{"donor":"D-9","kind":"individual","name":"X"}})");
+  ASSERT_TRUE(big.ok());
+  (*big)[0].sealed[0].value = std::string(3000, 'a');
+  auto r = ledger_->Append(*big, ctx_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("personal data must be"), std::string::npos) << r.status().ToString();
+  // ... and a batch whose second event breaks a rule after the first was sealed.
+  auto rule = mb::ParseJsonLines(
+      R"({"type":"donor_registered","idempotency_key":"d8","data":{"donor":"D-8","kind":"individual","name":"Phạm Thị Lan"}})" "\n"
+      R"({"type":"donation_received","idempotency_key":"g8","data":{"fund":"F-NONE","donor":"D-8","value_date":"2024-09-12","cash":{"channel":"bank","amount":1},"details":"Pham Thi Lan"}})");
+  ASSERT_TRUE(rule.ok());
+  EXPECT_FALSE(ledger_->Append(*rule, ctx_).ok());
+  EXPECT_EQ(ledger_->size(), size);
+  EXPECT_EQ(mb::testing::DumpStore(dir_.path()), before);
+  for (uint64_t seq = size; seq < size + 2; ++seq) {
+    auto left = ledger_->vault().ForEntry(seq);
+    ASSERT_TRUE(left.ok());
+    EXPECT_TRUE(left->empty()) << seq;
+  }
+  auto named = ledger_->vault().FindByName(mb::NormalizeName("Phạm Thị Lan"), 5);
+  ASSERT_TRUE(named.ok());
+  EXPECT_TRUE(named->empty());
+}
+
 TEST_F(PrivacyTest, VaultFilesAreTheOwnersOnly) {
   const auto vault = fs::path(dir_.path()) / mb::kVaultDirName;
   EXPECT_EQ(fs::status(vault).permissions() & fs::perms::all, fs::perms::owner_all);

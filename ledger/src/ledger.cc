@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -577,6 +578,8 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   // 2a'. The vault's synced write runs beside 2b; the log's own write waits for it (the vault first: a crash
   //      between the two leaves records no entry refers to, never an entry whose personal data is missing).
   const auto t_encoded = std::chrono::steady_clock::now();
+  // A batch with an entry that did not encode is refused in 2b: nothing of it goes to the vault.
+  if (std::any_of(encoded.begin(), encoded.end(), [](const Status& s) { return !s.ok(); })) sealed.assign(n, {});
   VaultWrite vault(*m.vault, sealed, sealed_encoded, m.log);
   // 2b. In log order: limits, chain link, domain invariants, leaf hash, tiles.
   Hash prev = m.last_leaf;
