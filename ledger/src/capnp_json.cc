@@ -187,13 +187,8 @@ Status SealFromJson(const json& v, const StructSchema::Field& f, DynamicStruct::
   if (seal == nullptr || seal->sealed == nullptr) return err(field, "personal data is not accepted here");
   std::string value;
   MB_RETURN_IF_ERROR(TextFromJson(v, HasAnnotation(f, kMultilineId), field, err, &value));
-  SealedField s;
-  s.field = seal->event_type + "." + WithoutData(field);
-  s.value = std::move(value);
-  Salt marker = RandomSalt();
-  std::memcpy(s.marker.data(), marker.data(), kHashSize);
-  out.set(f, capnp::Data::Reader(s.marker.data(), s.marker.size()));
-  seal->sealed->push_back(std::move(s));
+  const Hash marker = AddSealed(seal->sealed, seal->event_type + "." + WithoutData(field), std::move(value));
+  out.set(f, capnp::Data::Reader(marker.data(), marker.size()));
   return Status::Ok();
 }
 
@@ -346,6 +341,24 @@ std::vector<std::string> PublicFreeTexts(DynamicStruct::Reader in, const std::st
     }
   }
   return out;
+}
+
+void CollectCommitments(DynamicStruct::Reader in, const std::string& prefix, std::vector<CommitmentRef>* out) {
+  for (auto f : in.getSchema().getFields()) {
+    if (!IsActive(in, f) || !in.has(f)) continue;
+    capnp::Type t = f.getType();
+    if (t.isStruct() && !f.getProto().isGroup()) {
+      CollectCommitments(in.get(f).as<DynamicStruct>(), prefix + SnakeCase(f.getProto().getName().cStr()) + ".", out);
+      continue;
+    }
+    const std::string vaulted = t.isData() ? VaultedName(f) : std::string();
+    auto d = vaulted.empty() ? capnp::Data::Reader() : in.get(f).as<capnp::Data>();
+    if (d.size() != kHashSize) continue;
+    CommitmentRef ref;
+    ref.field = prefix + vaulted;
+    std::memcpy(ref.commitment.data(), d.begin(), kHashSize);
+    out->push_back(std::move(ref));
+  }
 }
 
 json StructToJson(DynamicStruct::Reader in) {

@@ -38,6 +38,9 @@ Status StructFromJson(const nlohmann::json& in, capnp::DynamicStruct::Builder ou
 // The free texts of a struct (and the structs under it) that are set as public Text beside a $vaulted twin, as
 // JSON paths ("reason", "in_kind.valuation_basis"): what a JSON line lists in "public" to produce them.
 std::vector<std::string> PublicFreeTexts(capnp::DynamicStruct::Reader in, const std::string& prefix);
+// The commitments ($vaulted Data fields that are set) of a struct and the structs under it, each named
+// `prefix` + the JSON path of its plaintext ("donation_received." + "in_kind.valuation_basis").
+void CollectCommitments(capnp::DynamicStruct::Reader in, const std::string& prefix, std::vector<CommitmentRef>* out);
 // Renders a struct as JSON (absent optional pointers are left out).
 nlohmann::json StructToJson(capnp::DynamicStruct::Reader in);
 // Checks the stored-data rules on a struct and everything under it (Corruption naming the field): no

@@ -10,52 +10,16 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "capnp_json.h"
 #include "minhbach/text.h"
 
 namespace minhbach {
 namespace {
 
-constexpr uint64_t kVaultedId = 0xd6c4f0b8a1e2c3f7ull;
-
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
 // The UTF-8 length of the sequence starting with byte `c` (1 for ASCII and stray bytes).
 size_t Utf8Len(unsigned char c) { return c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1; }
-
-std::string VaultedName(const capnp::StructSchema::Field& f) {
-  for (auto a : f.getProto().getAnnotations()) {
-    if (a.getId() == kVaultedId) return a.getValue().getText().cStr();
-  }
-  return {};
-}
-
-void CollectCommitments(capnp::DynamicStruct::Reader s, const std::string& prefix, std::vector<CommitmentRef>* out) {
-  kj::Maybe<capnp::StructSchema::Field> active = s.which();
-  for (auto f : s.getSchema().getFields()) {
-    if (f.getProto().getDiscriminantValue() != capnp::schema::Field::NO_DISCRIMINANT) {
-      KJ_IF_MAYBE(a, active) {
-        if (*a != f) continue;
-      } else {
-        continue;
-      }
-    }
-    capnp::Type t = f.getType();
-    std::string name = SnakeCase(f.getProto().getName().cStr());
-    if (t.isStruct() && !f.getProto().isGroup()) {
-      if (s.has(f)) CollectCommitments(s.get(f).as<capnp::DynamicStruct>(), prefix + name + ".", out);
-      continue;
-    }
-    if (!t.isData() || !s.has(f)) continue;
-    std::string vaulted = VaultedName(f);
-    if (vaulted.empty()) continue;
-    auto d = s.get(f).as<capnp::Data>();
-    if (d.size() != kHashSize) continue;
-    CommitmentRef ref;
-    ref.field = prefix + vaulted;
-    std::memcpy(ref.commitment.data(), d.begin(), kHashSize);
-    out->push_back(std::move(ref));
-  }
-}
 
 }  // namespace
 
@@ -232,8 +196,8 @@ std::vector<CommitmentRef> PayloadCommitments(schema::Entry::Payload::Reader p) 
   auto dyn = capnp::toDynamic(p);
   KJ_IF_MAYBE(member, dyn.which()) {
     if (!member->getType().isStruct()) return out;
-    CollectCommitments(dyn.get(*member).as<capnp::DynamicStruct>(),
-                       SnakeCase(member->getProto().getName().cStr()) + ".", &out);
+    internal::CollectCommitments(dyn.get(*member).as<capnp::DynamicStruct>(),
+                                 SnakeCase(member->getProto().getName().cStr()) + ".", &out);
   }
   return out;
 }

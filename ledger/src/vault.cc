@@ -37,12 +37,7 @@ namespace {
 constexpr int kReadOnlyOpenAttempts = 50;
 
 std::string Bytes(const Hash& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); }
-std::string Be64(uint64_t v) {
-  std::string k(8, '\0');
-  for (int i = 0; i < 8; ++i) k[i] = static_cast<char>(v >> (56 - 8 * i));
-  return k;
-}
-std::string EntryKey(uint64_t seq) { return "q" + Be64(seq); }
+std::string EntryKey(uint64_t seq) { return "q" + SeqKey(seq); }
 std::string SubjectPrefix(const std::string& subject) { return "s" + subject + '\0'; }
 std::string OwnedKey(const std::string& subject, const std::string& key) { return "o" + subject + '\0' + key; }
 
@@ -156,10 +151,10 @@ std::map<std::string, std::string> SubjectIndex(const std::vector<VaultRecord>& 
     last = r.seq;
     last_subject = r.subject;
     auto [it, fresh] = by_subject.try_emplace(r.subject, r.seq, std::string());
-    it->second.second += Be64(r.seq);
+    it->second.second += SeqKey(r.seq);
   }
   std::map<std::string, std::string> out;
-  for (auto& [subject, first_seqs] : by_subject) out[SubjectPrefix(subject) + Be64(first_seqs.first)] = std::move(first_seqs.second);
+  for (auto& [subject, first_seqs] : by_subject) out[SubjectPrefix(subject) + SeqKey(first_seqs.first)] = std::move(first_seqs.second);
   return out;
 }
 
@@ -391,13 +386,23 @@ Result<std::optional<VaultRecord>> Vault::Get(uint64_t seq, const Hash& commitme
   return std::optional<VaultRecord>();
 }
 
-Result<std::vector<VaultRecord>> Vault::ForSubject(const std::string& subject) const {
-  std::vector<VaultRecord> out;
+Status Vault::VisitSubject(const std::string& subject, const std::function<bool(VaultRecord&&)>& fn) const {
   MB_ASSIGN_OR_RETURN(auto seqs, impl_->SubjectSeqs(subject));
   for (uint64_t seq : seqs) {
     MB_ASSIGN_OR_RETURN(auto recs, ForEntry(seq));
-    for (auto& r : recs) out.push_back(std::move(r));
+    for (auto& r : recs) {
+      if (!fn(std::move(r))) return Status::Ok();
+    }
   }
+  return Status::Ok();
+}
+
+Result<std::vector<VaultRecord>> Vault::ForSubject(const std::string& subject) const {
+  std::vector<VaultRecord> out;
+  MB_RETURN_IF_ERROR(VisitSubject(subject, [&](VaultRecord&& r) {
+    out.push_back(std::move(r));
+    return true;
+  }));
   return out;
 }
 

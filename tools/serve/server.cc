@@ -898,11 +898,13 @@ class Server::Impl {
   Result<std::string> DonorDisplay(const std::string& donor) const {
     MB_ASSIGN_OR_RETURN(std::string erased, ledger_.DomainRecord("x/" + donor));
     if (!erased.empty()) return std::string("erased");
-    MB_ASSIGN_OR_RETURN(auto recs, ledger_.vault().ForSubject(donor));
-    for (const auto& r : recs) {
-      if (r.field == "donor_registered.name") return MaskedInitials(r.value);
-    }
-    return std::string("anonymous");
+    std::string shown = "anonymous";
+    MB_RETURN_IF_ERROR(ledger_.vault().VisitSubject(donor, [&](VaultRecord&& r) {
+      if (r.field != "donor_registered.name") return true;
+      shown = MaskedInitials(r.value);
+      return false;
+    }));
+    return shown;
   }
 
   // ---- personal data (roles) ----

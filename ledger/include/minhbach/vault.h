@@ -75,6 +75,9 @@ class Vault {
   Result<std::vector<VaultRecord>> ForEntry(uint64_t seq) const;
   // The record of entry `seq` that opens `commitment`; nullopt when there is none.
   Result<std::optional<VaultRecord>> Get(uint64_t seq, const Hash& commitment) const;
+  // Visits a subject's records in log order; stops when fn returns false (a donor's name is in their
+  // registration, the first of their entries: no need to read every donation after it).
+  Status VisitSubject(const std::string& subject, const std::function<bool(VaultRecord&&)>& fn) const;
   // Every record of a subject, in log order.
   Result<std::vector<VaultRecord>> ForSubject(const std::string& subject) const;
   // Visits every record (for extracts by period); stops when fn returns false.
