@@ -173,6 +173,13 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(const LedgerOptions& o) {
           {kCfState, base}};
 }
 
+// RocksDB's buffer of a WAL file (writable_file_max_buffer_size) and the largest batch whose WAL record is sure
+// to stay in it (CommitBatch): the record adds 7 bytes per 32 KiB block and a 12-byte header.
+constexpr size_t kWalBufferBytes = size_t{1} << 20;
+constexpr size_t kOverlapWriteMax = kWalBufferBytes - (kWalBufferBytes >> 3);
+// The exit code of a fail-stop (docs/cli.md: 3 is an I/O error).
+constexpr int kExitFailStop = 3;
+
 rocksdb::DBOptions DbOptions() {
   rocksdb::DBOptions o;
   o.paranoid_checks = true;  // "most workloads value data correctness over availability"
@@ -180,6 +187,8 @@ rocksdb::DBOptions DbOptions() {
   o.max_background_jobs = 2;
   o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   o.keep_log_file_num = 4;
+  o.manual_wal_flush = true;  // Append writes the WAL out only once the vault is durable (CommitBatch)
+  o.writable_file_max_buffer_size = kWalBufferBytes;
   return o;
 }
 
@@ -330,28 +339,24 @@ std::string VaultSubject(schema::Entry::Payload::Reader p, const DomainState& do
   }
 }
 
-Status Ledger::Impl::Seal(const EventDraft& d, uint64_t seq, std::string* entry, std::vector<VaultRecord>* records) const {
+Status Ledger::Impl::Seal(const EventDraft& d, uint64_t seq, std::string* entry, SealedEntry* sealed) const {
   EntryReader reader = EntryReader::OpenTrusted(d.payload);
   const std::string subject = VaultSubject(reader.payload(), domain);  // read only: safe beside the other core
   if (auto at = domain.ErasedAt(subject)) {
     return Status::InvalidArgument("the personal data of '" + subject + "' was erased at entry " + std::to_string(*at) +
                                    ": new personal data needs a new pseudonym");
   }
+  sealed->seq = seq;
+  Vault::BeginEntry(&sealed->payload, subject);
   for (const SealedField& f : d.sealed) {
     // Every path into the vault obeys the text rules of the field it replaces (JSON input checked them already).
     if (f.value.empty() || f.value.size() > kSealedBytesMax || !IsCleanUtf8(f.value, true)) {
       return Status::InvalidArgument("field '" + f.field + "': personal data must be 1.." +
                                      std::to_string(kSealedBytesMax) + " bytes of UTF-8 text");
     }
-    VaultRecord r;
-    r.salt = RandomSalt();
-    r.commitment = Commitment(f.field, r.salt, f.value);
-    r.subject = subject;
-    r.field = f.field;
-    r.value = f.value;
-    r.seq = seq;
-    MB_RETURN_IF_ERROR(PatchMarker(entry, f.marker, r.commitment));
-    records->push_back(std::move(r));
+    const Salt salt = RandomSalt();
+    MB_RETURN_IF_ERROR(PatchMarker(entry, f.marker, Commitment(f.field, salt, f.value)));
+    Vault::AddRecord(&sealed->payload, f.field, salt, f.value);
   }
   return Status::Ok();
 }
@@ -370,38 +375,97 @@ Status Ledger::Impl::Reseal(const EventDraft& d, uint64_t old_seq, const std::st
   return Status::Ok();
 }
 
-VaultWrite::VaultWrite(Vault& vault, std::vector<std::vector<VaultRecord>>& sealed, std::vector<std::string>& encoded,
+VaultWriter::VaultWriter(Vault& vault, std::shared_ptr<spdlog::logger> log)
+    : vault_(vault), log_(std::move(log)), thread_([this] { Run(); }) {}
+
+VaultWriter::~VaultWriter() {
+  {
+    std::lock_guard l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void VaultWriter::Start(std::vector<SealedEntry> entries) {
+  std::lock_guard l(mu_);
+  written_ = false;
+  if (pending_) {  // a programming error: Append waits for each batch before the next
+    std::fputs("minhbach: VaultWriter::Start with a batch still pending\n", stderr);
+    std::abort();
+  }
+  entries_ = std::move(entries);
+  pending_ = true;
+  cv_.notify_all();
+}
+
+Status VaultWriter::WaitWritten() {
+  std::unique_lock l(mu_);
+  cv_.wait(l, [this] { return written_ || !pending_; });
+  return written_ ? written_status_ : status_;
+}
+
+Status VaultWriter::Wait() {
+  std::unique_lock l(mu_);
+  cv_.wait(l, [this] { return !pending_; });
+  entries_.clear();
+  return status_;
+}
+
+void VaultWriter::Run() {
+  std::unique_lock l(mu_);
+  while (true) {
+    cv_.wait(l, [this] { return stop_ || pending_; });
+    if (stop_) return;
+    l.unlock();
+    const auto t0 = std::chrono::steady_clock::now();
+    // entries_ is only touched by Start and Wait, which wait for !pending_.
+    Status s = vault_.Put(entries_, [this](const Status& w) {
+      std::lock_guard g(mu_);
+      written_status_ = w;
+      written_ = true;
+      cv_.notify_all();
+    });
+    log_->debug("vault: {} entries' records written and synced in {} us", entries_.size(),
+                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+    l.lock();
+    status_ = std::move(s);
+    pending_ = false;
+    cv_.notify_all();
+  }
+}
+
+VaultWrite::VaultWrite(std::unique_ptr<VaultWriter>& writer, Vault& vault, std::vector<SealedEntry>& sealed,
                        std::shared_ptr<spdlog::logger> log)
     : vault_(vault), log_(std::move(log)) {
-  for (size_t j = 0; j < sealed.size(); ++j) {
-    if (sealed[j].empty()) continue;
-    encoded_.push_back(std::move(encoded[j]));
-    for (auto& r : sealed[j]) records_.push_back(std::move(r));
+  std::vector<SealedEntry> entries;
+  for (SealedEntry& e : sealed) {
+    if (!e.payload.empty()) entries.push_back(std::move(e));
   }
-  if (!records_.empty()) {
-    thread_ = std::thread([this] {
-      const auto t0 = std::chrono::steady_clock::now();
-      status_ = vault_.Put(records_, &encoded_);
-      log_->debug("vault: {} records written and synced in {} us", records_.size(),
-                  std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
-    });
-  }
+  if (entries.empty()) return;
+  if (!writer) writer = std::make_unique<VaultWriter>(vault, log_);
+  writer_ = writer.get();
+  first_seq_ = entries.front().seq;
+  writer_->Start(std::move(entries));
 }
 
-VaultWrite::~VaultWrite() {
-  if (thread_.joinable()) thread_.join();
-}
+VaultWrite::~VaultWrite() { (void)Finish(); }
+
+Status VaultWrite::Written() { return writer_ && !waited_ ? writer_->WaitWritten() : status_; }
 
 Status VaultWrite::Finish() {
-  if (thread_.joinable()) thread_.join();
+  if (writer_ && !waited_) {
+    status_ = writer_->Wait();
+    waited_ = true;
+  }
   return status_;
 }
 
 void VaultWrite::Abandon() {
-  if (Finish().ok() && !records_.empty()) {
-    if (Status r = vault_.Remove(records_); !r.ok()) log_->warn("could not remove unused vault records: {}", r.ToString());
+  if (writer_ && Finish().ok()) {
+    if (Status r = vault_.Remove(first_seq_); !r.ok()) log_->warn("could not remove unused vault records: {}", r.ToString());
   }
-  records_.clear();
+  writer_ = nullptr;
 }
 
 Status PatchMarker(std::string* payload, const Hash& marker, const Hash& commitment) {
@@ -480,6 +544,67 @@ Vault& Ledger::vault() const { return *impl_->vault; }
 uint64_t Ledger::size() const { return impl_->size; }
 Hash Ledger::root() const { return impl_->builder.Root(impl_->sha); }
 
+namespace {
+
+// A RocksDB write outside Append: synced when the ledger syncs (RocksDB writes its WAL buffer out before the
+// sync), else handed to the page cache at once (with manual_wal_flush RocksDB keeps it in its own buffer until
+// then, where a crash of the process would lose it).
+Status WriteNow(Ledger::Impl& m, rocksdb::WriteBatch* wb, const std::string& what) {
+  if (!m.broken.ok()) return m.broken;
+  rocksdb::WriteOptions wo;
+  wo.sync = m.options.sync;
+  MB_RETURN_IF_ERROR(FromRocks(m.db->Write(wo, wb), what));
+  return m.options.sync ? Status::Ok() : FromRocks(m.db->FlushWAL(false), what);
+}
+
+// The vault's records of a batch reached the file but not the disk, and the log's batch is already in RocksDB's
+// memtables: the batch can be neither committed (its personal data might be lost) nor taken back (RocksDB writes
+// its WAL buffer out when closed). The process stops without closing anything; the next open is a crash
+// recovery, which drops the batch and its vault records (docs/format/storage.md section 7.4).
+[[noreturn]] void FailStop(Ledger::Impl& m, const Status& why) {
+  const std::string text = "the vault's sync failed while a batch was being committed (" + why.ToString() +
+                           "); stopping without committing it: reopen the ledger to recover";
+  m.log->critical("{}", text);
+  m.log->flush();
+  std::fprintf(stderr, "minhbach: %s\n", text.c_str());
+  std::_Exit(kExitFailStop);
+}
+
+// The commit point of Append (docs/format/storage.md section 4): the vault's records are durable before the
+// log's batch is. RocksDB is opened with manual_wal_flush, so the batch's WAL record stays in RocksDB's own
+// buffer (not in the page cache: it cannot reach the disk) while the memtables take the batch and the vault's
+// fdatasync runs; only then is the record written out and synced. A batch whose WAL record could outgrow that
+// buffer (which would write it out early) waits for the vault first.
+Status CommitBatch(Ledger::Impl& m, rocksdb::WriteBatch* wb, VaultWrite& vault) {
+  if (!m.broken.ok()) {
+    vault.Abandon();
+    return m.broken;
+  }
+  if (Status w = vault.Written(); !w.ok()) {  // a full disk shows here, before anything is staged in the log
+    vault.Abandon();
+    return w;
+  }
+  const bool overlap = wb->GetDataSize() <= kOverlapWriteMax;
+  if (!overlap) {
+    if (Status v = vault.Finish(); !v.ok()) {
+      vault.Abandon();
+      return v;
+    }
+  }
+  if (Status w = FromRocks(m.db->Write(rocksdb::WriteOptions(), wb), "appending batch"); !w.ok()) {
+    m.broken = w;  // the vault's records stay: the next open's recovery keeps them only if the log has the batch
+    return w;
+  }
+  if (Status v = vault.Finish(); !v.ok()) FailStop(m, v);
+  if (Status f = FromRocks(m.db->FlushWAL(m.options.sync), "writing the batch to the log"); !f.ok()) {
+    m.broken = f;
+    return f;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const AppendContext& ctx) {
   Impl& m = *impl_;
   if (m.options.read_only) return Status::InvalidArgument("ledger was opened read-only");
@@ -553,8 +678,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   const size_t n = order.size();
   // Personal data: each sealed plaintext gets a fresh salt, and its commitment replaces the marker in the encoded
   // entry, on both cores with the encoding; the values go to the vault (docs/format/commitment.md).
-  std::vector<std::vector<VaultRecord>> sealed(n);
-  std::vector<std::string> sealed_encoded(n);  // each entry's vault value, made on both cores
+  std::vector<SealedEntry> sealed(n);  // each entry's vault payload, made on both cores
   batch_bytes.resize(n);
   std::vector<size_t> prev_offsets(n);
   std::vector<Status> encoded(n);
@@ -564,7 +688,6 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
       encoded[j] = EncodeEntryUnchained(m.size + j, now, ctx, d, &batch_bytes[j], &prev_offsets[j]);
       if (encoded[j].ok() && !d.sealed.empty()) {
         encoded[j] = m.Seal(d, m.size + j, &batch_bytes[j], &sealed[j]);
-        if (encoded[j].ok()) sealed_encoded[j] = Vault::EncodeEntry(sealed[j].data(), sealed[j].size());
       }
     }
   };
@@ -580,7 +703,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   const auto t_encoded = std::chrono::steady_clock::now();
   // A batch with an entry that did not encode is refused in 2b: nothing of it goes to the vault.
   if (std::any_of(encoded.begin(), encoded.end(), [](const Status& s) { return !s.ok(); })) sealed.assign(n, {});
-  VaultWrite vault(*m.vault, sealed, sealed_encoded, m.log);
+  VaultWrite vault(m.vault_writer, *m.vault, sealed, m.log);
   // 2b. In log order: limits, chain link, domain invariants, leaf hash, tiles.
   Hash prev = m.last_leaf;
   for (size_t j = 0; j < n; ++j) {
@@ -633,27 +756,19 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   for (auto& [id, value] : next.TakeDirtyTiles()) wb.Put(m.tree, id.Key(), value);
   wb.Put(m.meta, kMetaHead, EncodeHead(seq, prev));
 
-  // 3. One synced write: the commit point.
+  // 3. The commit point.
   const auto t_encode = std::chrono::steady_clock::now();
-  if (Status v = vault.Finish(); !v.ok()) {
+  if (Status c = CommitBatch(m, &wb, vault); !c.ok()) {
     m.domain.Rollback();
-    return v;
+    return c;
   }
-  const auto t_vault = std::chrono::steady_clock::now();
-  rocksdb::WriteOptions wo;
-  wo.sync = m.options.sync;
-  Status written = FromRocks(m.db->Write(wo, &wb), "appending batch");
-  if (!written.ok()) {
-    vault.Abandon();
-    m.domain.Rollback();
-    return written;
-  }
+  const auto& t_vault = t_encode;
   m.domain.Commit();
   const auto t_write = std::chrono::steady_clock::now();
   auto us = [](auto a, auto b) { return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count(); };
-  m.log->debug("append {} events ({} bytes): lookup {} us, encode {} us, chain+rules+hash {} us, vault wait {} us, "
-               "write+sync {} us", result.appended, wb.GetDataSize(), us(t_start, t_lookup), us(t_lookup, t_encoded),
-               us(t_encoded, t_encode), us(t_encode, t_vault), us(t_vault, t_write));
+  m.log->debug("append {} events ({} bytes): lookup {} us, encode {} us, chain+rules+hash {} us, commit {} us",
+               result.appended, wb.GetDataSize(), us(t_start, t_lookup), us(t_lookup, t_encoded),
+               us(t_encoded, t_encode), us(t_vault, t_write));
   m.builder = std::move(next);
   m.size = seq;
   m.last_leaf = prev;
@@ -697,8 +812,8 @@ Result<Ledger::ErasureResult> Ledger::Erase(const std::string& subject, const st
   ErasureResult out;
   if (auto at = m.domain.ErasedAt(subject)) {
     if (records.empty()) {
-      // A crash after the deletion but before the compaction would leave the values in the vault's files.
-      if (Status c = m.vault->Compact(); !c.ok()) m.log->warn("compacting the vault: {}", c.ToString());
+      // A crash after the erasure frame but before the zeroing leaves bytes to overwrite.
+      if (Status c = m.vault->CompleteErasures(); !c.ok()) m.log->warn("completing the vault's erasures: {}", c.ToString());
       return Status::InvalidArgument("subject '" + subject + "' was already erased at entry " + std::to_string(*at));
     }
     m.log->warn("completing the interrupted erasure of {} (entry {})", subject, *at);
@@ -831,9 +946,9 @@ Result<std::string> Ledger::SignCheckpoint() {
   std::string text = note.Format();
   MB_ASSIGN_OR_RETURN(auto existing, Checkpoints());
   std::string k = std::string(kMetaCheckpointPrefix) + SeqKey(existing.size());
-  rocksdb::WriteOptions wo;
-  wo.sync = m.options.sync;
-  MB_RETURN_IF_ERROR(FromRocks(m.db->Put(wo, m.meta, k, text), "storing checkpoint"));
+  rocksdb::WriteBatch wb;
+  wb.Put(m.meta, k, text);
+  MB_RETURN_IF_ERROR(WriteNow(m, &wb, "storing checkpoint"));
   return text;
 }
 
@@ -900,11 +1015,7 @@ Result<size_t> Ledger::AddCosignatures(const std::string& cosigned, const std::v
     ++added;
   }
   if (valid == 0) return Status::InvalidArgument("the note carries no valid cosignature by the given witness keys");
-  if (added) {
-    rocksdb::WriteOptions wo;
-    wo.sync = m.options.sync;
-    MB_RETURN_IF_ERROR(FromRocks(m.db->Write(wo, &wb), "storing cosignatures"));
-  }
+  if (added) MB_RETURN_IF_ERROR(WriteNow(m, &wb, "storing cosignatures"));
   return added;
 }
 

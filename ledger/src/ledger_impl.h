@@ -3,7 +3,9 @@
 
 #include <rocksdb/db.h>
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -40,24 +42,53 @@ uint64_t DecodeBE64(std::string_view bytes);
 // Converts a RocksDB status into ours, with context.
 Status FromRocks(const rocksdb::Status& s, const std::string& context);
 
-// A batch's vault records, written (synced) on a thread of their own while the batch is checked. Finish() waits
-// for the write; Abandon() waits and removes the records (the batch was refused). Joins when destroyed.
+// The thread that writes a batch's vault records (synced) while the calling thread checks the batch: one per
+// writable ledger, made at its first batch with personal data and stopped with the ledger (a thread made per
+// batch cost the checks measurably: docs/performance.md "Vault").
+class VaultWriter {
+ public:
+  VaultWriter(Vault& vault, std::shared_ptr<spdlog::logger> log);
+  ~VaultWriter();
+  VaultWriter(const VaultWriter&) = delete;
+  VaultWriter& operator=(const VaultWriter&) = delete;
+  // Hands a batch over (the previous one must have been waited for); the write starts at once.
+  void Start(std::vector<SealedEntry> entries);
+  // Waits until the batch is written to the file (not yet synced), or its write failed.
+  Status WaitWritten();
+  // Waits until the batch is durable, or its write or sync failed.
+  Status Wait();
+
+ private:
+  void Run();
+  Vault& vault_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<SealedEntry> entries_;
+  bool pending_ = false, written_ = false, stop_ = false;
+  Status written_status_, status_;
+  std::thread thread_;
+};
+
+// One batch's vault write through the ledger's VaultWriter. Written() waits until the records are in the file,
+// Finish() until they are durable; Abandon() waits and removes them (the batch was refused). Waits when destroyed.
 class VaultWrite {
  public:
-  VaultWrite(Vault& vault, std::vector<std::vector<VaultRecord>>& sealed, std::vector<std::string>& encoded,
+  VaultWrite(std::unique_ptr<VaultWriter>& writer, Vault& vault, std::vector<SealedEntry>& sealed,
              std::shared_ptr<spdlog::logger> log);
   ~VaultWrite();
   VaultWrite(const VaultWrite&) = delete;
   VaultWrite& operator=(const VaultWrite&) = delete;
+  Status Written();
   Status Finish();
   void Abandon();
 
  private:
+  VaultWriter* writer_ = nullptr;  // null when the batch has no personal data
   Vault& vault_;
   std::shared_ptr<spdlog::logger> log_;
-  std::vector<VaultRecord> records_;
-  std::vector<std::string> encoded_;
-  std::thread thread_;
+  uint64_t first_seq_ = 0;
+  bool waited_ = false;
   Status status_;
 };
 
@@ -82,10 +113,14 @@ class Ledger::Impl {
   DomainState domain;
   mutable Sha256 sha;
   std::unique_ptr<Vault> vault;
+  std::unique_ptr<VaultWriter> vault_writer;  // after `vault`: stopped before it is closed
+  // Set when a write to the log's store failed after RocksDB took the batch: nothing more is written until the
+  // ledger is reopened (its recovery decides what the batch left).
+  Status broken;
 
   // Personal data on the append path (docs/format/commitment.md): fresh salts and commitments for a new entry's
   // sealed fields, patched into its encoded bytes; for a retry, the salts of the entry already logged.
-  Status Seal(const EventDraft& d, uint64_t seq, std::string* entry, std::vector<VaultRecord>* records) const;
+  Status Seal(const EventDraft& d, uint64_t seq, std::string* entry, SealedEntry* sealed) const;
   Status Reseal(const EventDraft& d, uint64_t old_seq, const std::string& old_payload, std::string* payload) const;
 
   ~Impl();

@@ -1,45 +1,66 @@
 #include "minhbach/vault.h"
 
-#include <rocksdb/db.h>
-#include <rocksdb/file_system.h>
-#include <rocksdb/filter_policy.h>
-#include <rocksdb/table.h>
-#include <rocksdb/write_batch.h>
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <climits>
+#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <map>
-#include <cstdlib>
-#include <tuple>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <thread>
+#include <map>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "ledger_impl.h"
+#include "minhbach/crc32c.h"
 
 namespace minhbach {
 namespace fs = std::filesystem;
 
-// Key layout (docs/format/storage.md "The vault"); every key starts with one tag byte. The records of a batch
-// have consecutive keys (by entry), so writing them is an append to the memtable, not a scattered insert.
-//   'F'                                  -> kVaultFormat
-//   'P'                                  -> the pseudonym secret (32 bytes)
-//   'q' seq (8 BE)                       -> the entry's records (EncodeEntryRecords); one subject per entry
-//   's' subject 0x00 seq (8 BE)          -> the seqs (8 BE each) of the subject's entries in one batch, the first
-//                                           being the key's (one key per subject and batch, not per entry)
-//   'h' HMAC(32)                         -> donor id (pseudonym index: PseudonymKey of an account or a name)
-//   'n' normalized name 0x00 donor       -> "" (a donor's name, for finding one's own donations)
-//   'o' subject 0x00 'h'/'n' key         -> "" (the indexes above that lead to the subject; erasure walks them)
+// The vault is one append-only file, LEDGER/vault/records (docs/format/storage.md section 7), of frames:
+//   header (16 bytes): kind (1) | 0 0 0 | LE32 body length | LE32 crc | LE32 n
+//   'F' format:  n = 16; body = "minhbach-vault-2" || pseudonym secret (32)
+//   'B' batch:   n = entries; body = n slots (LE64 seq | LE32 offset of the payload from the frame's start |
+//                LE32 payload length | LE32 payload crc | LE32 0) || the payloads (one per entry: BeginEntry, AddRecord)
+//   'X' erasure: n = subject length; body = subject || LE64 seq of each entry whose payload is erased
+// The header's crc is CRC-32C (crc32c.h) over its bytes 0..7 and 12..15 and the covered body: all of it for 'F'
+// and 'X', the slots only for 'B' (an erasure overwrites payloads with zeros; each payload has its own crc).
+// One Put is one frame written with one pwrite and one fdatasync; an erasure appends its 'X' frame (synced)
+// before it zeroes the payloads. The indexes (subject -> entries, donor pseudonyms, names) live in memory,
+// rebuilt from the file at open.
 namespace {
 
-constexpr int kReadOnlyOpenAttempts = 50;
+constexpr const char* kRecordsFile = "records";
+constexpr size_t kFrameHeader = 16, kSlotBytes = 24, kFormatBytes = 16;
+constexpr uint64_t kMaxFrame = uint64_t{1} << 31;
 
-std::string Bytes(const Hash& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); }
-std::string EntryKey(uint64_t seq) { return "q" + SeqKey(seq); }
-std::string SubjectPrefix(const std::string& subject) { return "s" + subject + '\0'; }
-std::string OwnedKey(const std::string& subject, const std::string& key) { return "o" + subject + '\0' + key; }
+void PutLE32(char* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
+void PutLE64(char* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
+uint32_t LE32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+uint64_t LE64(const char* p) { return LE32(p) | (uint64_t{LE32(p + 4)} << 32); }
+
+uint32_t Crc(uint32_t crc, const char* p, size_t n) { return Crc32c(crc, p, n); }
+
+// The crc of a frame's header (bytes 0..7, 12..15) and `covered` bytes of body.
+uint32_t FrameCrc(const char* frame, size_t covered) {
+  uint32_t c = Crc(0, frame, 8);
+  c = Crc(c, frame + 12, 4);
+  return Crc(c, frame + kFrameHeader, covered);
+}
 
 void PutField(std::string* out, std::string_view s) {
   const uint32_t n = static_cast<uint32_t>(s.size());
@@ -48,29 +69,27 @@ void PutField(std::string* out, std::string_view s) {
   out->append(s);
 }
 
-bool GetField(std::string_view* in, std::string* out) {
+bool GetField(std::string_view* in, std::string_view* out) {
   if (in->size() < 4) return false;
   const auto* b = reinterpret_cast<const unsigned char*>(in->data());
   const uint32_t n = (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | b[3];
   if (in->size() - 4 < n) return false;
-  out->assign(in->data() + 4, n);
+  *out = in->substr(4, n);
   in->remove_prefix(4 + n);
   return true;
 }
-
-// subject, then per record: field || salt (32) || value; strings as u32 BE length || bytes. The commitment is not
-// stored: it is recomputed from (field, salt, value), so a record can only ever open the commitment it was made for.
-void AppendRecord(std::string* out, const VaultRecord& r) {
-  PutField(out, r.field);
-  out->append(reinterpret_cast<const char*>(r.salt.data()), kSaltBytes);
-  PutField(out, r.value);
+bool GetField(std::string_view* in, std::string* out) {
+  std::string_view v;
+  if (!GetField(in, &v)) return false;
+  out->assign(v);
+  return true;
 }
 
 Result<std::vector<VaultRecord>> DecodeEntryRecords(uint64_t seq, std::string_view in) {
   std::vector<VaultRecord> out;
   std::string subject;
   const std::string where = "vault records of entry " + std::to_string(seq);
-  if (!GetField(&in, &subject)) return Status::Corruption(where + " are malformed");
+  if (!GetField(&in, &subject) || subject.empty()) return Status::Corruption(where + " are malformed");
   while (!in.empty()) {
     VaultRecord r;
     r.seq = seq;
@@ -85,297 +104,495 @@ Result<std::vector<VaultRecord>> DecodeEntryRecords(uint64_t seq, std::string_vi
   return out;
 }
 
-// The pseudonym and name index keys a donor's name or account record leads to (none for other fields).
-std::vector<std::string> IndexKeys(const PseudonymKeyer& keyer, const VaultRecord& r) {
-  const bool account = r.field == "donor_registered.account", name = r.field == "donor_registered.name";
-  if (!account && !name) return {};
-  std::vector<std::string> keys;
-  keys.push_back("h" + Bytes(keyer(account ? "account" : "name", account ? NormalizeDigits(r.value) : NormalizeName(r.value))));
-  if (name) keys.push_back("n" + NormalizeName(r.value) + '\0' + r.subject);
-  return keys;
+bool AllZero(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char c) { return c == 0; });
 }
 
-// The vault's files are its owner's alone (mode 0600), whatever the umask: every file RocksDB creates for it is
-// chmod-ed as soon as it exists, before anything is written to it.
-class OwnerOnlyFs : public rocksdb::FileSystemWrapper {
- public:
-  explicit OwnerOnlyFs(const std::shared_ptr<rocksdb::FileSystem>& t) : FileSystemWrapper(t) {}
-  const char* Name() const override { return "MinhbachOwnerOnlyFs"; }
-  using W = std::unique_ptr<rocksdb::FSWritableFile>;
-  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o, W* r,
-                                    rocksdb::IODebugContext* d) override {
-    return Private(f, target()->NewWritableFile(f, o, r, d));
-  }
-  rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& o, W* r,
-                                       rocksdb::IODebugContext* d) override {
-    return Private(f, target()->ReopenWritableFile(f, o, r, d));
-  }
-  rocksdb::IOStatus ReuseWritableFile(const std::string& f, const std::string& old, const rocksdb::FileOptions& o, W* r,
-                                      rocksdb::IODebugContext* d) override {
-    return Private(f, target()->ReuseWritableFile(f, old, o, r, d));
-  }
-  rocksdb::IOStatus NewRandomRWFile(const std::string& f, const rocksdb::FileOptions& o,
-                                    std::unique_ptr<rocksdb::FSRandomRWFile>* r, rocksdb::IODebugContext* d) override {
-    return Private(f, target()->NewRandomRWFile(f, o, r, d));
-  }
-  rocksdb::IOStatus NewLogger(const std::string& f, const rocksdb::IOOptions& o, std::shared_ptr<rocksdb::Logger>* r,
-                              rocksdb::IODebugContext* d) override {
-    return Private(f, target()->NewLogger(f, o, r, d));
-  }
-  rocksdb::IOStatus LockFile(const std::string& f, const rocksdb::IOOptions& o, rocksdb::FileLock** l,
-                             rocksdb::IODebugContext* d) override {
-    return Private(f, target()->LockFile(f, o, l, d));
-  }
+Status Errno(const std::string& what) { return Status::IOError(what + ": " + std::strerror(errno)); }
 
- private:
-  static rocksdb::IOStatus Private(const std::string& f, rocksdb::IOStatus s) {
-    if (s.ok() && ::chmod(f.c_str(), 0600) != 0) return rocksdb::IOStatus::IOError("chmod 0600 " + f);
-    return s;
+Status PreadAll(int fd, char* p, size_t n, uint64_t off, const std::string& path) {
+  while (n > 0) {
+    const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Errno("reading " + path);
+    if (r == 0) return Status::Corruption(path + " ends before byte " + std::to_string(off + n));
+    p += r, n -= static_cast<size_t>(r), off += static_cast<uint64_t>(r);
   }
+  return Status::Ok();
+}
+
+Status PwriteAll(int fd, const char* p, size_t n, uint64_t off, const std::string& path) {
+  while (n > 0) {
+    const ssize_t r = ::pwrite(fd, p, n, static_cast<off_t>(off));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Errno("writing " + path);
+    p += r, n -= static_cast<size_t>(r), off += static_cast<uint64_t>(r);
+  }
+  return Status::Ok();
+}
+
+Status SyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("opening " + dir);
+  const int r = ::fsync(fd);
+  ::close(fd);
+  return r == 0 ? Status::Ok() : Errno("syncing " + dir);
+}
+
+// A frame with an empty header, `body` bytes of body reserved.
+std::string NewFrame(char kind, uint32_t n, size_t body) {
+  std::string f(kFrameHeader + body, '\0');
+  f[0] = kind;
+  PutLE32(f.data() + 4, static_cast<uint32_t>(body));
+  PutLE32(f.data() + 12, n);
+  return f;
+}
+void SealFrame(std::string* f, size_t covered) { PutLE32(f->data() + 8, FrameCrc(f->data(), covered)); }
+
+// The pseudonym keys (HMAC bytes) a donor's account or name record leads to, and its normalized name.
+struct DonorKeys {
+  std::vector<std::string> pseudonyms;
+  std::string name;
 };
-
-// One environment for every vault of the process (RocksDB keeps a pointer to it).
-rocksdb::Env* VaultEnv() {
-  static const std::unique_ptr<rocksdb::Env> env =
-      rocksdb::NewCompositeEnv(std::make_shared<OwnerOnlyFs>(rocksdb::FileSystem::Default()));
-  return env.get();
-}
-
-// The subject index records of a batch's records (grouped by seq): one per subject, keyed by its first seq.
-std::map<std::string, std::string> SubjectIndex(const std::vector<VaultRecord>& records) {
-  std::map<std::string, std::pair<uint64_t, std::string>> by_subject;  // subject -> (first seq, seqs)
-  uint64_t last = UINT64_MAX;
-  std::string last_subject;
-  for (const VaultRecord& r : records) {
-    if (r.seq == last && r.subject == last_subject) continue;
-    last = r.seq;
-    last_subject = r.subject;
-    auto [it, fresh] = by_subject.try_emplace(r.subject, r.seq, std::string());
-    it->second.second += SeqKey(r.seq);
-  }
-  std::map<std::string, std::string> out;
-  for (auto& [subject, first_seqs] : by_subject) out[SubjectPrefix(subject) + SeqKey(first_seqs.first)] = std::move(first_seqs.second);
-  return out;
-}
-
-rocksdb::Options VaultOptions() {
-  rocksdb::Options o;
-  o.paranoid_checks = true;
-  o.WAL_ttl_seconds = 0;      // no WAL archive: a flushed WAL is deleted (erasure depends on it)
-  o.WAL_size_limit_MB = 0;
-  o.keep_log_file_num = 2;
-  o.max_manifest_file_size = 4 << 20;
-  o.write_buffer_size = 64 << 20;
-  rocksdb::BlockBasedTableOptions t;
-  t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
-  return o;
+void AddDonorKeys(const PseudonymKeyer& keyer, std::string_view field, std::string_view value, DonorKeys* k) {
+  const bool account = field == "donor_registered.account", name = field == "donor_registered.name";
+  if (!account && !name) return;
+  const std::string norm = account ? NormalizeDigits(value) : NormalizeName(value);
+  const Hash h = keyer(account ? "account" : "name", norm);
+  k->pseudonyms.emplace_back(reinterpret_cast<const char*>(h.data()), kHashSize);
+  if (name) k->name = norm;
 }
 
 }  // namespace
 
 class Vault::Impl {
  public:
-  std::string dir;
+  struct Slot {
+    uint64_t seq = 0, frame = 0, off = 0;  // the entry, its frame's offset, its payload's offset in the file
+    uint32_t len = 0, crc = 0;
+    bool erased = false;
+  };
+  std::string dir, path;
   std::shared_ptr<spdlog::logger> log;
-  std::unique_ptr<rocksdb::DB> db;
   bool read_only = false;
+  int fd = -1;
   Hash secret{};
   std::unique_ptr<PseudonymKeyer> keyer;
 
-  Result<std::string> Get(const std::string& key) const {
-    std::string v;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), key, &v);
-    if (s.IsNotFound()) return Status::NotFound("vault key");
-    MB_RETURN_IF_ERROR(FromRocks(s, "reading the vault"));
-    return v;
+  mutable std::shared_mutex mu;
+  mutable bool loaded = false;
+  mutable Status load_status;
+  mutable std::vector<Slot> slots;  // log order
+  mutable size_t indexed = 0;       // slots[0, indexed) are in the indexes below
+  mutable std::unordered_map<std::string, std::vector<uint64_t>> subjects;
+  mutable std::unordered_map<std::string, std::string> pseudonyms;  // PseudonymKey bytes -> donor (the first)
+  mutable std::map<std::string, std::vector<std::string>, std::less<>> names;  // normalized name -> donors
+  mutable uint64_t end = 0;   // the end of the last whole frame
+  mutable uint64_t tail = 0;  // bytes after it (a torn write)
+  mutable std::vector<size_t> unscrubbed;  // erased slots whose payload still holds bytes
+
+  ~Impl() {
+    if (fd >= 0) ::close(fd);
   }
-  Status Write(rocksdb::WriteBatch* wb, const char* what) {
-    if (read_only) return Status::InvalidArgument("the vault was opened read-only");
-    rocksdb::WriteOptions wo;
-    wo.sync = true;
-    return FromRocks(db->Write(wo, wb), what);
+  Status Load() const;
+  Status LoadFrame(uint64_t at, const std::string& frame, std::vector<std::string>* payloads,
+                   std::unordered_set<uint64_t>* erased_seqs) const;
+  Status Classify(const std::vector<std::string>& payloads, const std::unordered_set<uint64_t>& erased_seqs,
+                  size_t last_first, uint64_t size) const;
+  Status Index(const Slot& s, std::string_view payload) const;
+  Status CatchUp() const;
+  // Loads the file at the first question; with `indexes`, also indexes the entries appended since (Put leaves
+  // that to the first question that needs the indexes, off the append path).
+  Status Ready(bool indexes = false) const {
+    {
+      std::shared_lock l(mu);
+      if (loaded && (!load_status.ok() || !indexes || indexed == slots.size())) return load_status;
+    }
+    std::unique_lock l(mu);
+    if (!loaded) {
+      load_status = Load();
+      loaded = true;
+    }
+    if (load_status.ok() && indexes) return CatchUp();
+    return load_status;
   }
-  // The entries holding the subject's records, in log order.
-  Result<std::vector<uint64_t>> SubjectSeqs(const std::string& subject) const {
-    std::vector<uint64_t> seqs;
-    const std::string prefix = SubjectPrefix(subject);
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      const rocksdb::Slice v = it->value();
-      if (it->key().size() != prefix.size() + 8 || v.size() == 0 || v.size() % 8 != 0) {
-        return Status::Corruption("vault: malformed subject index record of '" + subject + "'");
+  const Slot* Find(uint64_t seq) const {
+    auto it = std::lower_bound(slots.begin(), slots.end(), seq, [](const Slot& s, uint64_t q) { return s.seq < q; });
+    return it != slots.end() && it->seq == seq ? &*it : nullptr;
+  }
+  Result<std::string> Payload(const Slot& s) const {
+    std::string p(s.len, '\0');
+    MB_RETURN_IF_ERROR(PreadAll(fd, p.data(), p.size(), s.off, path));
+    return p;
+  }
+  // The records of slot `s` (read under the shared lock); empty when erased.
+  Result<std::vector<VaultRecord>> Records(const Slot& s) const {
+    if (s.erased) return std::vector<VaultRecord>();
+    MB_ASSIGN_OR_RETURN(std::string p, Payload(s));
+    if (Crc(0, p.data(), p.size()) != s.crc) {
+      if (AllZero(p)) return std::vector<VaultRecord>();  // erased by a writer after this reader loaded
+      return Status::Corruption(path + ": the records of entry " + std::to_string(s.seq) + " are damaged (crc)");
+    }
+    return DecodeEntryRecords(s.seq, p);
+  }
+  Status Sync() const { return ::fdatasync(fd) == 0 ? Status::Ok() : Errno("syncing " + path); }
+  // A batch frame's header and slots, then its payloads where they lie (no copy); not synced.
+  Status WriteFrame(uint64_t at, const std::string& head, const std::vector<SealedEntry>& entries) const {
+    std::vector<iovec> iov;
+    iov.reserve(entries.size() + 1);
+    iov.push_back({const_cast<char*>(head.data()), head.size()});
+    for (const SealedEntry& e : entries) iov.push_back({const_cast<char*>(e.payload.data()), e.payload.size()});
+    size_t i = 0;
+    while (i < iov.size()) {
+      const int n = static_cast<int>(std::min<size_t>(iov.size() - i, IOV_MAX));
+      const ssize_t r = ::pwritev(fd, iov.data() + i, n, static_cast<off_t>(at));
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0) return Errno("writing " + path);
+      at += static_cast<uint64_t>(r);
+      for (size_t left = static_cast<size_t>(r); left > 0;) {  // skip what was written, resume a partial iovec
+        const size_t take = std::min(left, iov[i].iov_len);
+        iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + take;
+        iov[i].iov_len -= take;
+        left -= take;
+        if (iov[i].iov_len == 0) ++i;
       }
-      for (size_t i = 0; i < v.size(); i += 8) seqs.push_back(DecodeBE64(std::string_view(v.data() + i, 8)));
+      while (i < iov.size() && iov[i].iov_len == 0) ++i;
     }
-    MB_RETURN_IF_ERROR(FromRocks(it->status(), "reading the vault"));
-    return seqs;
+    return Status::Ok();
   }
-  // Every key under `prefix`, suffixes only.
-  Result<std::vector<std::string>> Suffixes(const std::string& prefix) const {
-    std::vector<std::string> keys;
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      keys.push_back(it->key().ToString().substr(prefix.size()));
+  // Overwrites [from, to) with zeros (no sync).
+  Status Zero(uint64_t from, uint64_t to) const {
+    const std::string zeros(std::min<uint64_t>(to - from, 1 << 20), '\0');
+    for (uint64_t at = from; at < to; at += zeros.size()) {
+      MB_RETURN_IF_ERROR(PwriteAll(fd, zeros.data(), std::min<uint64_t>(zeros.size(), to - at), at, path));
     }
-    MB_RETURN_IF_ERROR(FromRocks(it->status(), "reading the vault"));
-    return keys;
+    return Status::Ok();
   }
-  static Result<std::unique_ptr<Impl>> OpenDb(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
-                                              bool create, bool read_only);
+  // Zeroes and cuts the file at `at` (synced), then rebuilds the indexes. Caller holds the unique lock.
+  Status CutAt(uint64_t at) const {
+    MB_RETURN_IF_ERROR(Zero(at, end + tail));
+    MB_RETURN_IF_ERROR(Sync());
+    if (::ftruncate(fd, static_cast<off_t>(at)) != 0) return Errno("truncating " + path);
+    MB_RETURN_IF_ERROR(Sync());
+    return Load();
+  }
+  // Writable: cuts a torn tail and zeroes erased payloads an interrupted erasure left (both synced).
+  Status Repair() const;
+  static Result<std::unique_ptr<Impl>> OpenFile(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
+                                                bool create, bool read_only);
 };
 
-Vault::Vault(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Vault::~Vault() = default;
+// Indexes one entry's payload, read in place: its subject's entries, and a donor's pseudonym keys and name.
+Status Vault::Impl::Index(const Slot& s, std::string_view payload) const {
+  std::string_view subject, field, value;
+  if (!GetField(&payload, &subject) || subject.empty()) {
+    return Status::Corruption("vault records of entry " + std::to_string(s.seq) + " are malformed");
+  }
+  DonorKeys k;
+  while (!payload.empty()) {
+    if (!GetField(&payload, &field) || payload.size() < kSaltBytes) break;
+    payload.remove_prefix(kSaltBytes);
+    if (!GetField(&payload, &value)) break;
+    AddDonorKeys(*keyer, field, value, &k);
+  }
+  if (!payload.empty()) return Status::Corruption("vault records of entry " + std::to_string(s.seq) + " are malformed");
+  const std::string who(subject);
+  subjects[who].push_back(s.seq);
+  for (std::string& h : k.pseudonyms) pseudonyms.try_emplace(std::move(h), who);
+  if (!k.name.empty()) names[k.name].push_back(who);
+  return Status::Ok();
+}
 
-Result<std::unique_ptr<Vault::Impl>> Vault::Impl::OpenDb(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
-                                                         bool create, bool read_only) {
+// One frame at `at` (its bytes in `frame`, header included): its slots and payloads, or the seqs it erases.
+Status Vault::Impl::LoadFrame(uint64_t at, const std::string& frame, std::vector<std::string>* payloads,
+                              std::unordered_set<uint64_t>* erased_seqs) const {
+  const char kind = frame[0];
+  const uint32_t n = LE32(frame.data() + 12);
+  const std::string where = path + ": frame at byte " + std::to_string(at);
+  if (kind == 'X') {
+    const size_t body = frame.size() - kFrameHeader;
+    if (n > body || (body - n) % 8 != 0) return Status::Corruption(where + " (an erasure) is malformed");
+    for (size_t i = kFrameHeader + n; i < frame.size(); i += 8) erased_seqs->insert(LE64(frame.data() + i));
+    return Status::Ok();
+  }
+  if (kind != 'B' || uint64_t{n} * kSlotBytes > frame.size() - kFrameHeader) {
+    return Status::Corruption(where + " is of no known kind, or malformed");
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    const char* p = frame.data() + kFrameHeader + size_t{i} * kSlotBytes;
+    Slot s{LE64(p), at, at + LE32(p + 8), LE32(p + 12), LE32(p + 16), false};
+    const uint64_t rel = s.off - at;
+    if (rel < kFrameHeader + uint64_t{n} * kSlotBytes || rel + s.len > frame.size() ||
+        (!slots.empty() && s.seq <= slots.back().seq)) {
+      return Status::Corruption(where + ": entry slot " + std::to_string(i) + " is malformed or out of order");
+    }
+    slots.push_back(s);
+    payloads->emplace_back(frame.data() + rel, s.len);
+  }
+  return Status::Ok();
+}
+
+Status Vault::Impl::Load() const {
+  slots.clear(), subjects.clear(), pseudonyms.clear(), names.clear(), unscrubbed.clear();
+  indexed = 0;
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) return Errno("reading " + path);
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  std::vector<std::string> payloads;
+  std::unordered_set<uint64_t> erased_seqs;
+  uint64_t at = kFrameHeader + kFormatBytes + kHashSize;  // after the format frame (checked at open)
+  size_t last_first = 0;  // the first slot of the last frame
+  while (at + kFrameHeader <= size) {
+    char h[kFrameHeader];
+    MB_RETURN_IF_ERROR(PreadAll(fd, h, sizeof h, at, path));
+    const uint64_t len = LE32(h + 4);
+    if (len > size - at - kFrameHeader) break;  // a torn write: the last frame, cut short
+    std::string frame(kFrameHeader + len, '\0');
+    MB_RETURN_IF_ERROR(PreadAll(fd, frame.data(), frame.size(), at, path));
+    const size_t covered = frame[0] == 'B' ? std::min<uint64_t>(len, uint64_t{LE32(h + 12)} * kSlotBytes) : len;
+    if (FrameCrc(frame.data(), covered) != LE32(h + 8)) {
+      if (at + frame.size() == size) break;  // the last frame, torn
+      return Status::Corruption(path + ": frame at byte " + std::to_string(at) + " is damaged (crc)");
+    }
+    last_first = slots.size();
+    MB_RETURN_IF_ERROR(LoadFrame(at, frame, &payloads, &erased_seqs));
+    at += frame.size();
+  }
+  end = at, tail = size - at;
+  MB_RETURN_IF_ERROR(Classify(payloads, erased_seqs, last_first, size));
+  for (size_t i = 0; i < slots.size(); ++i) {
+    if (!slots[i].erased) MB_RETURN_IF_ERROR(Index(slots[i], payloads[i]));
+  }
+  indexed = slots.size();
+  return Status::Ok();
+}
+
+// Marks each slot erased (an erasure frame names it, or its payload is zeros) or live (its crc holds). A payload
+// that is neither is damage, unless it is in the last frame: a write torn before all its payloads reached the
+// disk, which is then dropped like a frame cut short.
+Status Vault::Impl::Classify(const std::vector<std::string>& payloads, const std::unordered_set<uint64_t>& erased_seqs,
+                             size_t last_first, uint64_t size) const {
+  for (size_t i = 0; i < slots.size(); ++i) {
+    Slot& s = slots[i];
+    const bool intact = Crc(0, payloads[i].data(), payloads[i].size()) == s.crc, zero = AllZero(payloads[i]);
+    s.erased = erased_seqs.count(s.seq) > 0 || (!intact && zero);
+    if (s.erased && !zero) unscrubbed.push_back(i);
+    if (s.erased || intact) continue;
+    if (i < last_first || tail > 0) {
+      return Status::Corruption(path + ": the records of entry " + std::to_string(s.seq) + " are damaged (crc)");
+    }
+    end = slots[last_first].frame, tail = size - end;
+    slots.resize(last_first);
+    std::erase_if(unscrubbed, [&](size_t u) { return u >= last_first; });
+    return Status::Ok();
+  }
+  return Status::Ok();
+}
+
+// Indexes the slots appended since the last question, reading each frame's payloads in one read. Caller holds
+// the unique lock.
+Status Vault::Impl::CatchUp() const {
+  std::string bytes;
+  while (indexed < slots.size()) {
+    size_t last = indexed;
+    while (last + 1 < slots.size() && slots[last + 1].frame == slots[indexed].frame) ++last;
+    const uint64_t from = slots[indexed].off, to = slots[last].off + slots[last].len;
+    bytes.resize(to - from);
+    MB_RETURN_IF_ERROR(PreadAll(fd, bytes.data(), bytes.size(), from, path));
+    for (; indexed <= last; ++indexed) {
+      const Slot& s = slots[indexed];
+      const std::string_view p = std::string_view(bytes).substr(s.off - from, s.len);
+      if (s.erased || (Crc(0, p.data(), p.size()) != s.crc && AllZero(p))) continue;
+      MB_RETURN_IF_ERROR(Index(s, p));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Vault::Impl::Repair() const {
+  std::unique_lock l(mu);
+  if (tail > 0) {
+    log->warn("vault: cutting {} bytes of an interrupted write at byte {}", tail, end);
+    MB_RETURN_IF_ERROR(CutAt(end));
+  }
+  if (unscrubbed.empty()) return Status::Ok();
+  log->warn("vault: completing the erasure of {} entries (interrupted)", unscrubbed.size());
+  for (size_t i : unscrubbed) MB_RETURN_IF_ERROR(Zero(slots[i].off, slots[i].off + slots[i].len));
+  unscrubbed.clear();
+  return Sync();
+}
+
+Result<std::unique_ptr<Vault::Impl>> Vault::Impl::OpenFile(const std::string& ledger_dir,
+                                                           std::shared_ptr<spdlog::logger> log, bool create,
+                                                           bool read_only) {
   auto impl = std::make_unique<Impl>();
   impl->dir = (fs::path(ledger_dir) / kVaultDirName).string();
+  impl->path = (fs::path(impl->dir) / kRecordsFile).string();
   impl->log = std::move(log);
   impl->read_only = read_only;
+  std::error_code ec;
   if (create) {
-    std::error_code ec;
     if (fs::exists(impl->dir)) return Status::InvalidArgument(impl->dir + " already exists");
     fs::create_directories(impl->dir, ec);
     if (ec) return Status::IOError("creating " + impl->dir + ": " + ec.message());
   } else if (!fs::exists(impl->dir)) {
     return Status::InvalidArgument("no personal-data vault in " + ledger_dir + " (" + impl->dir + " is missing)");
-  }
-  ::chmod(impl->dir.c_str(), 0700);
-  rocksdb::Options o = VaultOptions();
-  o.env = VaultEnv();  // files 0600
-  o.create_if_missing = create;
-  o.error_if_exists = create;
-  rocksdb::DB* raw = nullptr;
-  rocksdb::Status s;
-  if (read_only) {
-    for (int attempt = 0; attempt < kReadOnlyOpenAttempts; ++attempt) {
-      s = rocksdb::DB::OpenForReadOnly(o, impl->dir, &raw);
-      if (s.ok() || s.ToString().find("No such file") == std::string::npos) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  } else if (!fs::exists(impl->path)) {
+    if (fs::exists(fs::path(impl->dir) / "CURRENT")) {
+      return Status::InvalidArgument("the vault in " + impl->dir + " is of format minhbach-vault-1 (a RocksDB store), "
+                                     "which this build does not read (it reads " + kVaultFormat + ")");
     }
-  } else {
-    s = rocksdb::DB::Open(o, impl->dir, &raw);
+    return Status::Corruption("the vault in " + impl->dir + " has no " + kRecordsFile + " file");
   }
-  MB_RETURN_IF_ERROR(FromRocks(s, "opening the vault " + impl->dir));
-  impl->db.reset(raw);
+  if (!read_only) ::chmod(impl->dir.c_str(), 0700);
+  const int flags = read_only ? O_RDONLY : (O_RDWR | (create ? O_CREAT | O_EXCL : 0));
+  impl->fd = ::open(impl->path.c_str(), flags | O_CLOEXEC, 0600);
+  if (impl->fd < 0) return Errno("opening " + impl->path);
+  if (!read_only && ::fchmod(impl->fd, 0600) != 0) return Errno("chmod 0600 " + impl->path);
   return impl;
 }
 
+Vault::Vault(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Vault::~Vault() = default;
+
 Result<std::unique_ptr<Vault>> Vault::Create(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log) {
-  MB_ASSIGN_OR_RETURN(auto impl, Impl::OpenDb(ledger_dir, std::move(log), true, false));
-  Salt secret = RandomSalt();
+  MB_ASSIGN_OR_RETURN(auto impl, Impl::OpenFile(ledger_dir, std::move(log), true, false));
+  const Salt secret = RandomSalt();
   std::memcpy(impl->secret.data(), secret.data(), kHashSize);
   impl->keyer = std::make_unique<PseudonymKeyer>(impl->secret);
-  rocksdb::WriteBatch wb;
-  wb.Put("F", kVaultFormat);
-  wb.Put("P", rocksdb::Slice(reinterpret_cast<const char*>(secret.data()), secret.size()));
-  MB_RETURN_IF_ERROR(impl->Write(&wb, "initialising the vault"));
+  std::string f = NewFrame('F', kFormatBytes, kFormatBytes + kHashSize);
+  std::memcpy(f.data() + kFrameHeader, kVaultFormat, kFormatBytes);
+  std::memcpy(f.data() + kFrameHeader + kFormatBytes, secret.data(), kHashSize);
+  SealFrame(&f, kFormatBytes + kHashSize);
+  MB_RETURN_IF_ERROR(PwriteAll(impl->fd, f.data(), f.size(), 0, impl->path));
+  MB_RETURN_IF_ERROR(impl->Sync());
+  MB_RETURN_IF_ERROR(SyncDir(impl->dir));
+  MB_RETURN_IF_ERROR(SyncDir(fs::path(impl->dir).parent_path().string()));
+  impl->end = f.size();
+  impl->loaded = true;
   return std::unique_ptr<Vault>(new Vault(std::move(impl)));
 }
 
 Result<std::unique_ptr<Vault>> Vault::Open(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
                                            bool read_only) {
-  MB_ASSIGN_OR_RETURN(auto impl, Impl::OpenDb(ledger_dir, std::move(log), false, read_only));
-  auto format = impl->Get("F");
-  if (!format.ok() || *format != kVaultFormat) {
+  MB_ASSIGN_OR_RETURN(auto impl, Impl::OpenFile(ledger_dir, std::move(log), false, read_only));
+  std::string f(kFrameHeader + kFormatBytes + kHashSize, '\0');
+  const Status read = PreadAll(impl->fd, f.data(), f.size(), 0, impl->path);
+  if (!read.ok() || f[0] != 'F' || LE32(f.data() + 4) != kFormatBytes + kHashSize ||
+      LE32(f.data() + 12) != kFormatBytes || std::memcmp(f.data() + kFrameHeader, kVaultFormat, kFormatBytes) != 0) {
     return Status::Corruption("the vault in " + impl->dir + " is not of format " + kVaultFormat);
   }
-  auto secret = impl->Get("P");
-  if (!secret.ok() || secret->size() != kHashSize) return Status::Corruption("the vault's pseudonym secret is missing");
-  std::memcpy(impl->secret.data(), secret->data(), kHashSize);
+  if (FrameCrc(f.data(), kFormatBytes + kHashSize) != LE32(f.data() + 8)) {
+    return Status::Corruption("the vault's pseudonym secret is damaged (crc)");
+  }
+  std::memcpy(impl->secret.data(), f.data() + kFrameHeader + kFormatBytes, kHashSize);
   impl->keyer = std::make_unique<PseudonymKeyer>(impl->secret);
+  if (!read_only) {  // a read-only open reads the rest at its first question
+    MB_RETURN_IF_ERROR(impl->Ready());
+    MB_RETURN_IF_ERROR(impl->Repair());
+  }
   return std::unique_ptr<Vault>(new Vault(std::move(impl)));
 }
 
-std::string Vault::EncodeEntry(const VaultRecord* records, size_t n) {
-  std::string value;
-  value.reserve(8 + n * (kSaltBytes + 128));
-  PutField(&value, records[0].subject);
-  for (size_t i = 0; i < n; ++i) AppendRecord(&value, records[i]);
-  return value;
+void Vault::BeginEntry(std::string* payload, std::string_view subject) { PutField(payload, subject); }
+
+void Vault::AddRecord(std::string* payload, std::string_view field, const Salt& salt, std::string_view value) {
+  PutField(payload, field);
+  payload->append(reinterpret_cast<const char*>(salt.data()), kSaltBytes);
+  PutField(payload, value);
 }
 
-Status Vault::Put(const std::vector<VaultRecord>& records, const std::vector<std::string>* encoded) {
-  // The batch is written in key order ('h' 'n' 'o' < 'q' < 's'): each memtable insert then lands next to the
-  // previous one (RocksDB reuses its skiplist splice) instead of searching from the top (measured: 3x the write).
-  std::vector<std::pair<std::string, std::string>> index;  // 'h', 'n', 'o' keys
-  std::vector<std::pair<uint64_t, std::string>> entries;   // seq -> EncodeEntry, in log order
-  size_t bytes = 0;
-  for (size_t i = 0; i < records.size();) {
-    const VaultRecord& first = records[i];
-    size_t n = 0;
-    for (; i + n < records.size() && records[i + n].seq == first.seq; ++n) {
-      const VaultRecord& r = records[i + n];
-      if (r.subject.empty() || r.subject != first.subject) {
-        return Status::Internal("vault records of entry " + std::to_string(r.seq) + " name no subject, or two");
-      }
-      for (std::string& k : IndexKeys(*impl_->keyer, r)) {
-        if (k[0] == 'h') {
-          // The first donor registered with an account or name keeps it: a namesake registered later does not
-          // take over the earlier donor's recognition (and erasing one cannot unlink the other).
-          auto held = impl_->Get(k);
-          if (held.ok() && *held != r.subject) continue;
-          if (!held.ok() && !held.status().IsNotFound()) return held.status();
-        }
-        index.emplace_back(OwnedKey(r.subject, k), "");
-        std::string v = k[0] == 'h' ? r.subject : std::string();
-        index.emplace_back(std::move(k), std::move(v));
-      }
-    }
-    std::string value = encoded ? (*encoded)[entries.size()] : EncodeEntry(&first, n);
-    bytes += value.size() + 32;
-    entries.emplace_back(first.seq, std::move(value));
-    i += n;
-  }
-  if (encoded && encoded->size() != entries.size()) return Status::Internal("vault: prepared records do not match");
-  std::sort(index.begin(), index.end());
-  auto subjects = SubjectIndex(records);  // std::map: in key order
-  rocksdb::WriteBatch wb(bytes + index.size() * 64 + subjects.size() * 48);
-  for (const auto& [k, v] : index) wb.Put(k, v);
-  for (const auto& [seq, v] : entries) wb.Put(EntryKey(seq), v);
-  for (const auto& [k, v] : subjects) wb.Put(k, v);
-  return impl_->Write(&wb, "writing the vault");
-}
 
-Status Vault::Remove(const std::vector<VaultRecord>& records) {
-  rocksdb::WriteBatch wb;
-  for (const auto& [key, seqs] : SubjectIndex(records)) wb.Delete(key);
+Status Vault::Put(const std::vector<VaultRecord>& records) {
+  std::vector<SealedEntry> entries;
+  std::string_view subject;
   for (const VaultRecord& r : records) {
-    wb.Delete(EntryKey(r.seq));
-    for (const std::string& k : IndexKeys(*impl_->keyer, r)) {
-      if (k[0] == 'h') {  // only a link the record's own subject holds (an earlier namesake keeps theirs)
-        auto held = impl_->Get(k);
-        if (held.ok() && *held != r.subject) continue;
-      }
-      wb.Delete(k);
-      wb.Delete(OwnedKey(r.subject, k));
+    if (r.subject.empty()) return Status::Internal("vault records of entry " + std::to_string(r.seq) + " name no subject");
+    if (entries.empty() || entries.back().seq != r.seq) {
+      entries.push_back({r.seq, {}});
+      BeginEntry(&entries.back().payload, subject = r.subject);
+    } else if (r.subject != subject) {
+      return Status::Internal("vault records of entry " + std::to_string(r.seq) + " name two subjects");
     }
+    AddRecord(&entries.back().payload, r.field, r.salt, r.value);
   }
-  return impl_->Write(&wb, "undoing vault records");
+  return Put(entries);
+}
+
+Status Vault::Put(const std::vector<SealedEntry>& entries, const std::function<void(const Status&)>& written) {
+  bool told = false;
+  Status st = PutFrame(entries, [&](const Status& s) {
+    told = true;
+    if (written) written(s);
+  });
+  if (!told && written) written(st);
+  return st;
+}
+
+Status Vault::PutFrame(const std::vector<SealedEntry>& entries, const std::function<void(const Status&)>& written) {
+  Impl& m = *impl_;
+  if (m.read_only) return Status::InvalidArgument("the vault was opened read-only");
+  if (entries.empty()) return Status::Ok();
+  MB_RETURN_IF_ERROR(m.Ready());
+  size_t bytes = kFrameHeader + entries.size() * kSlotBytes;
+  for (const SealedEntry& e : entries) bytes += e.payload.size();
+  if (bytes > kMaxFrame) return Status::InvalidArgument("vault: a batch of over 2 GiB of personal data");
+  std::unique_lock l(m.mu);
+  const uint64_t at = m.end;
+  std::string head = NewFrame('B', static_cast<uint32_t>(entries.size()), bytes - kFrameHeader);
+  head.resize(kFrameHeader + entries.size() * kSlotBytes);
+  uint64_t off = head.size();
+  uint64_t last = m.slots.empty() ? 0 : m.slots.back().seq + 1;
+  std::vector<Impl::Slot> slots;
+  slots.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const SealedEntry& e = entries[i];
+    if (e.seq < last || e.payload.empty()) return Status::Internal("vault: entry " + std::to_string(e.seq) + " is out of order or empty");
+    last = e.seq + 1;
+    const uint32_t crc = Crc(0, e.payload.data(), e.payload.size());
+    char* slot = head.data() + kFrameHeader + i * kSlotBytes;
+    PutLE64(slot, e.seq);
+    PutLE32(slot + 8, static_cast<uint32_t>(off));
+    PutLE32(slot + 12, static_cast<uint32_t>(e.payload.size()));
+    PutLE32(slot + 16, crc);
+    slots.push_back({e.seq, at, at + off, static_cast<uint32_t>(e.payload.size()), crc, false});
+    off += e.payload.size();
+  }
+  SealFrame(&head, head.size() - kFrameHeader);
+  Status w = m.WriteFrame(at, head, entries);  // in the page cache: a full disk shows here
+  if (!w.ok()) {
+    if (::ftruncate(m.fd, static_cast<off_t>(at)) != 0) m.log->warn("vault: could not cut a failed write at byte {}", at);
+    return w;
+  }
+  written(Status::Ok());
+  MB_RETURN_IF_ERROR(m.Sync());  // a failure here is the device's: the caller stops (see Ledger::Append)
+  m.end = at + bytes;
+  m.slots.insert(m.slots.end(), slots.begin(), slots.end());  // indexed by the first question that needs it
+  return Status::Ok();
 }
 
 Result<size_t> Vault::DropFrom(uint64_t size) {
-  std::vector<VaultRecord> orphans;
-  size_t entries = 0;
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
-  for (it->Seek(EntryKey(size)); it->Valid() && it->key().starts_with("q"); it->Next()) {
-    if (it->key().size() != 9) return Status::Corruption("vault: malformed entry key");
-    MB_ASSIGN_OR_RETURN(auto recs, DecodeEntryRecords(DecodeBE64(it->key().ToStringView().substr(1)), it->value().ToStringView()));
-    ++entries;
-    for (auto& r : recs) orphans.push_back(std::move(r));
+  Impl& m = *impl_;
+  if (m.read_only) return Status::InvalidArgument("the vault was opened read-only");
+  MB_RETURN_IF_ERROR(m.Ready());
+  std::unique_lock l(m.mu);
+  auto it = std::lower_bound(m.slots.begin(), m.slots.end(), size,
+                             [](const Impl::Slot& s, uint64_t q) { return s.seq < q; });
+  if (it == m.slots.end()) return size_t{0};
+  const size_t dropped = static_cast<size_t>(m.slots.end() - it);
+  if (it != m.slots.begin() && std::prev(it)->frame == it->frame) {
+    return Status::Corruption("vault: a frame holds entries on both sides of the log's end " + std::to_string(size));
   }
-  MB_RETURN_IF_ERROR(FromRocks(it->status(), "reading the vault"));
-  if (!orphans.empty()) MB_RETURN_IF_ERROR(Remove(orphans));
-  return entries;
+  MB_RETURN_IF_ERROR(m.CutAt(it->frame));
+  return dropped;
 }
 
 Result<std::vector<VaultRecord>> Vault::ForEntry(uint64_t seq) const {
-  auto v = impl_->Get(EntryKey(seq));
-  if (!v.ok() && v.status().IsNotFound()) return std::vector<VaultRecord>();
-  if (!v.ok()) return v.status();
-  return DecodeEntryRecords(seq, *v);
+  MB_RETURN_IF_ERROR(impl_->Ready());
+  std::shared_lock l(impl_->mu);
+  const Impl::Slot* s = impl_->Find(seq);
+  if (!s) return std::vector<VaultRecord>();
+  return impl_->Records(*s);
 }
 
 Result<std::optional<VaultRecord>> Vault::Get(uint64_t seq, const Hash& commitment) const {
@@ -387,7 +604,13 @@ Result<std::optional<VaultRecord>> Vault::Get(uint64_t seq, const Hash& commitme
 }
 
 Status Vault::VisitSubject(const std::string& subject, const std::function<bool(VaultRecord&&)>& fn) const {
-  MB_ASSIGN_OR_RETURN(auto seqs, impl_->SubjectSeqs(subject));
+  MB_RETURN_IF_ERROR(impl_->Ready(/*indexes=*/true));
+  std::vector<uint64_t> seqs;
+  {
+    std::shared_lock l(impl_->mu);
+    auto it = impl_->subjects.find(subject);
+    if (it != impl_->subjects.end()) seqs = it->second;
+  }
   for (uint64_t seq : seqs) {
     MB_ASSIGN_OR_RETURN(auto recs, ForEntry(seq));
     for (auto& r : recs) {
@@ -407,77 +630,78 @@ Result<std::vector<VaultRecord>> Vault::ForSubject(const std::string& subject) c
 }
 
 Status Vault::Scan(const std::function<bool(const VaultRecord&)>& fn) const {
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
-  for (it->Seek("q"); it->Valid() && it->key().starts_with("q"); it->Next()) {
-    if (it->key().size() != 9) return Status::Corruption("vault: malformed entry key");
-    MB_ASSIGN_OR_RETURN(auto recs, DecodeEntryRecords(DecodeBE64(it->key().ToStringView().substr(1)), it->value().ToStringView()));
+  MB_RETURN_IF_ERROR(impl_->Ready());
+  for (size_t i = 0;; ++i) {
+    std::vector<VaultRecord> recs;
+    {
+      std::shared_lock l(impl_->mu);
+      if (i >= impl_->slots.size()) return Status::Ok();
+      MB_ASSIGN_OR_RETURN(recs, impl_->Records(impl_->slots[i]));
+    }
     for (const auto& r : recs) {
       if (!fn(r)) return Status::Ok();
     }
   }
-  return FromRocks(it->status(), "scanning the vault");
 }
 
 Result<size_t> Vault::EraseSubject(const std::string& subject) {
-  MB_ASSIGN_OR_RETURN(auto seqs, impl_->SubjectSeqs(subject));
-  MB_ASSIGN_OR_RETURN(auto index, impl_->Suffixes(SubjectPrefix(subject)));
-  MB_ASSIGN_OR_RETURN(auto owned, impl_->Suffixes("o" + subject + '\0'));
+  Impl& m = *impl_;
+  if (m.read_only) return Status::InvalidArgument("the vault was opened read-only");
+  MB_RETURN_IF_ERROR(m.Ready(/*indexes=*/true));
+  std::unique_lock l(m.mu);
+  MB_RETURN_IF_ERROR(m.CatchUp());
+  auto it = m.subjects.find(subject);
+  if (it == m.subjects.end()) return size_t{0};
+  const std::vector<uint64_t> seqs = it->second;
   size_t records = 0;
-  rocksdb::WriteBatch wb;
-  for (uint64_t seq : seqs) {
-    MB_ASSIGN_OR_RETURN(auto recs, ForEntry(seq));
+  std::string f = NewFrame('X', static_cast<uint32_t>(subject.size()), subject.size() + 8 * seqs.size());
+  std::memcpy(f.data() + kFrameHeader, subject.data(), subject.size());
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const Impl::Slot* s = m.Find(seqs[i]);
+    if (!s) return Status::Internal("vault: subject index names entry " + std::to_string(seqs[i]) + ", not held");
+    MB_ASSIGN_OR_RETURN(auto recs, m.Records(*s));
     records += recs.size();
-    wb.Delete(EntryKey(seq));
+    PutLE64(f.data() + kFrameHeader + subject.size() + 8 * i, seqs[i]);
   }
-  for (const std::string& k : index) wb.Delete(SubjectPrefix(subject) + k);
-  for (const std::string& k : owned) {
-    if (!k.empty() && k[0] == 'h') {
-      auto held = impl_->Get(k);  // only the subject's own link (see Put)
-      if (held.ok() && *held != subject) {
-        wb.Delete(OwnedKey(subject, k));
-        continue;
-      }
-    }
-    wb.Delete(k);
-    wb.Delete(OwnedKey(subject, k));
+  SealFrame(&f, f.size() - kFrameHeader);
+  // The erasure frame first (synced): a crash while the payloads are zeroed leaves them erased all the same.
+  MB_RETURN_IF_ERROR(PwriteAll(m.fd, f.data(), f.size(), m.end, m.path));
+  MB_RETURN_IF_ERROR(m.Sync());
+  m.end += f.size();
+  for (uint64_t seq : seqs) {
+    const Impl::Slot* s = m.Find(seq);
+    MB_RETURN_IF_ERROR(m.Zero(s->off, s->off + s->len));
   }
-  MB_RETURN_IF_ERROR(impl_->Write(&wb, "erasing from the vault"));
-  MB_RETURN_IF_ERROR(Compact());
-  impl_->log->info("erased {} vault records of {} ({} entries, {} index keys)", records, subject, seqs.size(), owned.size());
+  MB_RETURN_IF_ERROR(m.Sync());
+  MB_RETURN_IF_ERROR(m.Load());  // the indexes as a reopen finds them (a later namesake may now hold the keys)
+  m.log->info("erased {} vault records of {} ({} entries)", records, subject, seqs.size());
   return records;
 }
 
-Status Vault::Compact() {
-  // Deleted values are still in the memtable's WAL and in SST files: flush (a flushed WAL is deleted, as the
-  // vault keeps no archive), then rewrite every file so the tombstones drop the values.
-  rocksdb::FlushOptions fo;
-  fo.wait = true;
-  MB_RETURN_IF_ERROR(FromRocks(impl_->db->Flush(fo), "flushing the vault"));
-  rocksdb::CompactRangeOptions co;
-  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  co.exclusive_manual_compaction = true;
-  MB_RETURN_IF_ERROR(FromRocks(impl_->db->CompactRange(co, nullptr, nullptr), "compacting the vault"));
-  return FromRocks(impl_->db->FlushWAL(true), "syncing the vault's log");
+Status Vault::CompleteErasures() {
+  if (impl_->read_only) return Status::InvalidArgument("the vault was opened read-only");
+  MB_RETURN_IF_ERROR(impl_->Ready());
+  return impl_->Repair();
 }
 
 Result<std::optional<std::string>> Vault::FindPseudonym(std::string_view kind, std::string_view normalized) const {
-  Hash h = (*impl_->keyer)(kind, normalized);
-  auto v = impl_->Get("h" + std::string(reinterpret_cast<const char*>(h.data()), kHashSize));
-  if (!v.ok() && v.status().IsNotFound()) return std::optional<std::string>();
-  if (!v.ok()) return v.status();
-  return std::optional<std::string>(*v);
+  MB_RETURN_IF_ERROR(impl_->Ready(/*indexes=*/true));
+  const Hash h = (*impl_->keyer)(kind, normalized);
+  std::shared_lock l(impl_->mu);
+  auto it = impl_->pseudonyms.find(std::string(reinterpret_cast<const char*>(h.data()), kHashSize));
+  if (it == impl_->pseudonyms.end()) return std::optional<std::string>();
+  return std::optional<std::string>(it->second);
 }
 
 Hash Vault::KeyedDigest(std::string_view kind, std::string_view text) const { return (*impl_->keyer)(kind, text); }
 
 Result<std::vector<std::string>> Vault::FindByName(std::string_view normalized, size_t limit) const {
-  std::vector<std::string> out;
-  const std::string prefix = "n" + std::string(normalized) + '\0';
-  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions()));
-  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
-    out.push_back(it->key().ToString().substr(prefix.size()));
-  }
-  MB_RETURN_IF_ERROR(FromRocks(it->status(), "searching the vault"));
+  MB_RETURN_IF_ERROR(impl_->Ready(/*indexes=*/true));
+  std::shared_lock l(impl_->mu);
+  auto it = impl_->names.find(normalized);
+  if (it == impl_->names.end()) return std::vector<std::string>();
+  std::vector<std::string> out(it->second.begin(), it->second.begin() + std::min(limit, it->second.size()));
+  std::sort(out.begin(), out.end());
   return out;
 }
 

@@ -1,18 +1,21 @@
-// The personal-data vault: a RocksDB store of its own beside the log (LEDGER/vault/, mode 0700, files 0600).
-// It holds what must never enter the log: individual donors' names, account and phone numbers, bank
-// transaction texts, guardians, and every private free text; each with the 32-byte random salt of the
-// commitment the log holds in its place (docs/format/commitment.md), and the secret that keys donor
-// pseudonyms. See docs/format/storage.md "The vault" for the key layout and docs/threat-model.md "Privacy".
+// The personal-data vault: one append-only file of its own beside the log (LEDGER/vault/records, the folder mode
+// 0700, the file 0600). It holds what must never enter the log: individual donors' names, account and phone
+// numbers, bank transaction texts, guardians, and every private free text; each with the 32-byte random salt of
+// the commitment the log holds in its place (docs/format/commitment.md), and the secret that keys donor
+// pseudonyms. See docs/format/storage.md "The vault" for the frames and docs/threat-model.md "Privacy".
 //
 // Nothing in the vault is needed to verify the log: erasing a record leaves every hash, proof and signature
 // valid, and only takes away the ability to open that commitment.
 //
-// Durability: Put and EraseSubject are synced writes. Ledger::Append writes the vault records of a batch
-// before the batch's own synced write; a crash in between leaves records no entry refers to (harmless: they
-// belong to their subject and go with an erasure of it).
+// Durability: Put is one frame, one write and one fdatasync. Ledger::Append writes the vault records of a batch
+// before the batch's own synced write; a crash in between leaves records no entry refers to, which the next
+// writable open cuts off (DropFrom). An erasure appends a synced erasure frame naming the entries, then
+// overwrites their records with zeros in place: a crash in between leaves them erased all the same (a writable
+// open completes the zeroing). The indexes (a subject's entries, donor pseudonyms, names) are kept in memory and
+// rebuilt from the file at open (a read-only open reads the file at its first question).
 //
-// Thread-safety: a Vault may be used from several threads (RocksDB's guarantees); the owner (the Ledger)
-// serialises writes.
+// Thread-safety: a Vault may be used from several threads (a shared mutex); the owner (the Ledger) serialises
+// writes. A read-only open beside a writer sees the file as it was at its first question.
 #pragma once
 
 #include <functional>
@@ -32,7 +35,7 @@ class logger;
 namespace minhbach {
 
 inline constexpr const char* kVaultDirName = "vault";
-inline constexpr const char* kVaultFormat = "minhbach-vault-1";
+inline constexpr const char* kVaultFormat = "minhbach-vault-2";
 // The subject of texts of events that name no person (notes, reversals, allocations, expenses): '*' is in no id.
 inline constexpr const char* kNoSubject = "*";
 // A sealed value, like the multiline text it replaces.
@@ -48,6 +51,13 @@ struct VaultRecord {
   uint64_t seq = 0;             // the entry holding the commitment
 };
 
+// One entry's sealed records as the vault stores them (Vault::BeginEntry, Vault::AddRecord): what Ledger::Append
+// makes on both cores while it encodes the entries.
+struct SealedEntry {
+  uint64_t seq = 0;
+  std::string payload;
+};
+
 class Vault {
  public:
   ~Vault();
@@ -60,15 +70,20 @@ class Vault {
   static Result<std::unique_ptr<Vault>> Open(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
                                              bool read_only);
 
-  // Stores records (grouped by entry, in log order) and their indexes (subject, donor pseudonym and name) in one
-  // synced write. `encoded`, when given, holds EncodeEntry of each entry's records, made beforehand (Append makes
-  // them on both cores while it encodes the entries).
-  Status Put(const std::vector<VaultRecord>& records, const std::vector<std::string>* encoded = nullptr);
-  // The stored form of one entry's records (all of one subject): the value of its 'q' key.
-  static std::string EncodeEntry(const VaultRecord* records, size_t n);
-  // Removes records a failed append had stored (best effort; they were never referred to).
-  Status Remove(const std::vector<VaultRecord>& records);
-  // Removes the records of entries `size` and later (a crashed append's); returns how many entries had some.
+  // Stores the entries (in log order, after every entry held) as one frame, in one write and one fdatasync; the
+  // indexes (subject, donor pseudonym and name) take them at the first question that needs them. `written`, when
+  // given, is called once: when the frame is written but not yet synced, or with the error that stopped it before.
+  // Returns once the frame is durable.
+  Status Put(const std::vector<SealedEntry>& entries, const std::function<void(const Status&)>& written = {});
+  // The same for records (grouped by entry, in log order), which it encodes first.
+  Status Put(const std::vector<VaultRecord>& records);
+  // An entry's payload: str(subject), then for each record str(field) || salt || str(value) (storage.md 7.3).
+  static void BeginEntry(std::string* payload, std::string_view subject);
+  static void AddRecord(std::string* payload, std::string_view field, const Salt& salt, std::string_view value);
+  // Removes the records of an append that failed after Put (entries `first_seq` and later, never referred to).
+  Status Remove(uint64_t first_seq) { return DropFrom(first_seq).status(); }
+  // Removes the records of entries `size` and later (a crashed append's): zeroes the file from their frame on and
+  // cuts it there (synced); returns how many entries had some.
   Result<size_t> DropFrom(uint64_t size);
 
   // The records of entry `seq` (empty when it has none, or they were erased), with their commitments recomputed.
@@ -83,12 +98,13 @@ class Vault {
   // Visits every record (for extracts by period); stops when fn returns false.
   Status Scan(const std::function<bool(const VaultRecord&)>& fn) const;
 
-  // Deletes every record of `subject` and every index that leads to it, then flushes and compacts the store
-  // so that no file of the vault keeps the values (RocksDB keeps deleted values in SST files and the WAL until
-  // then). Returns how many records were deleted.
+  // Erases every record of `subject`: appends an erasure frame naming its entries (synced), then overwrites their
+  // records with zeros where they lie (synced), so that no byte of them is left in the vault's file, and
+  // rebuilds the indexes. Returns how many records were erased.
   Result<size_t> EraseSubject(const std::string& subject);
-  // Flush and full compaction with the bottommost level forced: no file keeps a deleted value afterwards.
-  Status Compact();
+  // Zeroes any record an erasure frame names that still holds bytes (an erasure interrupted by a crash; the
+  // writable open does it too).
+  Status CompleteErasures();
 
   // The donor pseudonym of an identity ("account" + digits, or "name" + NormalizeName), if one was registered.
   Result<std::optional<std::string>> FindPseudonym(std::string_view kind, std::string_view normalized) const;
@@ -101,6 +117,7 @@ class Vault {
   class Impl;
 
  private:
+  Status PutFrame(const std::vector<SealedEntry>& entries, const std::function<void(const Status&)>& written);
   explicit Vault(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
