@@ -339,14 +339,20 @@ std::string VaultSubject(schema::Entry::Payload::Reader p, const DomainState& do
   }
 }
 
-Status Ledger::Impl::Seal(const EventDraft& d, uint64_t seq, std::string* entry, SealedEntry* sealed) const {
+Status Ledger::Impl::SealSubject(const EventDraft& d, std::string* subject) const {
   EntryReader reader = EntryReader::OpenTrusted(d.payload);
-  const std::string subject = VaultSubject(reader.payload(), domain);  // read only: safe beside the other core
-  if (auto at = domain.ErasedAt(subject)) {
-    return Status::InvalidArgument("the personal data of '" + subject + "' was erased at entry " + std::to_string(*at) +
+  *subject = VaultSubject(reader.payload(), domain);  // read only: safe beside the other core
+  if (auto at = domain.ErasedAt(*subject)) {
+    return Status::InvalidArgument("the personal data of '" + *subject + "' was erased at entry " + std::to_string(*at) +
                                    ": new personal data needs a new pseudonym");
   }
+  return Status::Ok();
+}
+
+Status SealFields(const EventDraft& d, uint64_t seq, const std::string& subject, Hash* commitments,
+                  SealedEntry* sealed) {
   sealed->seq = seq;
+  sealed->payload.reserve(64 + d.sealed.size() * (kSaltBytes + 96));
   Vault::BeginEntry(&sealed->payload, subject);
   for (const SealedField& f : d.sealed) {
     // Every path into the vault obeys the text rules of the field it replaces (JSON input checked them already).
@@ -355,10 +361,81 @@ Status Ledger::Impl::Seal(const EventDraft& d, uint64_t seq, std::string* entry,
                                      std::to_string(kSealedBytesMax) + " bytes of UTF-8 text");
     }
     const Salt salt = RandomSalt();
-    MB_RETURN_IF_ERROR(PatchMarker(entry, f.marker, Commitment(f.field, salt, f.value)));
+    *commitments++ = Commitment(f.field, salt, f.value);
     Vault::AddRecord(&sealed->payload, f.field, salt, f.value);
   }
   return Status::Ok();
+}
+
+Sealer::Sealer(const std::vector<EventDraft>& events, const std::vector<size_t>& order, uint64_t first_seq,
+               const std::vector<std::string>& subjects)
+    : events_(events), order_(order), first_seq_(first_seq), subjects_(subjects), status_(order.size()),
+      first_(order.size() + 1), sealed_(order.size()) {
+  size_t k = 0;
+  for (size_t j = 0; j < order.size(); ++j) {
+    first_[j] = k;
+    k += events[order[j]].sealed.size();
+  }
+  first_[order.size()] = k;
+  commitments_.resize(k);
+}
+
+Sealer::~Sealer() {
+  stop_ = true;
+  SubjectsReady();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Sealer::StartHelper(std::function<void()> before) {
+  thread_ = std::thread([this, before = std::move(before)] {
+    before();
+    encoded_.store(true);
+    encoded_.notify_all();
+    ready_.wait(false);
+    for (size_t j = 0; j < order_.size() && !stop_.load(std::memory_order_relaxed); ++j) {
+      SealOne(j);
+      done_.store(static_cast<uint32_t>(j + 1));  // seq_cst with the load below and Patch's pair: no lost wake-up
+      if (waiting_.load()) done_.notify_all();
+    }
+  });
+}
+
+void Sealer::SubjectsReady() {
+  ready_.store(true);
+  ready_.notify_all();
+  if (thread_.joinable() && !stop_) encoded_.wait(false);  // the helper's half is encoded too
+}
+
+void Sealer::SealOne(size_t j) {
+  const EventDraft& d = events_[order_[j]];
+  if (!d.sealed.empty()) status_[j] = SealFields(d, first_seq_ + j, subjects_[j], &commitments_[first_[j]], &sealed_[j]);
+}
+
+Status Sealer::Patch(size_t j, std::string* entry) {
+  const EventDraft& d = events_[order_[j]];
+  if (d.sealed.empty()) return Status::Ok();
+  if (!thread_.joinable()) {
+    SealOne(j);  // unthreaded: sealed here, on the calling thread
+  } else {
+    uint32_t done = done_.load(std::memory_order_acquire);
+    for (int spin = 0; done <= j && spin < 4096; ++spin) done = done_.load(std::memory_order_acquire);
+    while (done <= j) {
+      waiting_.store(true);
+      done_.wait(done);
+      done = done_.load();
+    }
+    waiting_.store(false, std::memory_order_relaxed);
+  }
+  MB_RETURN_IF_ERROR(status_[j]);
+  for (size_t k = 0; k < d.sealed.size(); ++k) {
+    MB_RETURN_IF_ERROR(PatchMarker(entry, d.sealed[k].marker, commitments_[first_[j] + k]));
+  }
+  return Status::Ok();
+}
+
+std::vector<SealedEntry> Sealer::Take() {
+  if (thread_.joinable()) thread_.join();
+  return std::move(sealed_);
 }
 
 Status Ledger::Impl::Reseal(const EventDraft& d, uint64_t old_seq, const std::string& old_payload,
@@ -676,9 +753,9 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
     if (!skip[i]) order.push_back(i);
   }
   const size_t n = order.size();
-  // Personal data: each sealed plaintext gets a fresh salt, and its commitment replaces the marker in the encoded
-  // entry, on both cores with the encoding; the values go to the vault (docs/format/commitment.md).
-  std::vector<SealedEntry> sealed(n);  // each entry's vault payload, made on both cores
+  // Personal data (docs/format/commitment.md): the subject of each entry with sealed fields is found while the
+  // domain is still the batch's starting state; the salts, commitments and vault payloads are made in 2b.
+  std::vector<std::string> subjects(n);
   batch_bytes.resize(n);
   std::vector<size_t> prev_offsets(n);
   std::vector<Status> encoded(n);
@@ -686,31 +763,29 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
     for (size_t j = lo; j < hi; ++j) {
       const EventDraft& d = events[order[j]];
       encoded[j] = EncodeEntryUnchained(m.size + j, now, ctx, d, &batch_bytes[j], &prev_offsets[j]);
-      if (encoded[j].ok() && !d.sealed.empty()) {
-        encoded[j] = m.Seal(d, m.size + j, &batch_bytes[j], &sealed[j]);
-      }
+      if (encoded[j].ok() && !d.sealed.empty()) encoded[j] = m.SealSubject(d, &subjects[j]);
     }
   };
+  // 2a'. Sealing (salts, commitments, vault payloads) runs in log order on the helper thread once it has
+  //      encoded its half, beside 2b, which patches each entry's commitments in when it reaches it.
+  Sealer sealer(events, order, m.size, subjects);
   if (n >= kParallelEncodeMin) {
-    std::thread helper(encode, n / 2, n);
+    sealer.StartHelper([&] { encode(n / 2, n); });
     encode(0, n / 2);
-    helper.join();
   } else {
     encode(0, n);
   }
-  // 2a'. The vault's synced write runs beside 2b; the log's own write waits for it (the vault first: a crash
-  //      between the two leaves records no entry refers to, never an entry whose personal data is missing).
+  sealer.SubjectsReady();  // both halves are encoded; the helper's seals read the subjects of both
   const auto t_encoded = std::chrono::steady_clock::now();
-  // A batch with an entry that did not encode is refused in 2b: nothing of it goes to the vault.
-  if (std::any_of(encoded.begin(), encoded.end(), [](const Status& s) { return !s.ok(); })) sealed.assign(n, {});
-  VaultWrite vault(m.vault_writer, *m.vault, sealed, m.log);
   // 2b. In log order: limits, chain link, domain invariants, leaf hash, tiles.
   Hash prev = m.last_leaf;
   for (size_t j = 0; j < n; ++j) {
     const size_t i = order[j];
     const uint64_t seq = m.size + j;
     std::string& bytes = batch_bytes[j];
-    Status st = encoded[j].WithContext(where(i));
+    Status st = encoded[j];
+    if (st.ok()) st = sealer.Patch(j, &bytes);
+    st = st.WithContext(where(i));
     if (st.ok() && bytes.size() > kEntryBytesMax) {
       st = Status::InvalidArgument(where(i) + ": encoded entry is " + std::to_string(bytes.size()) + " bytes, limit " +
                                    std::to_string(kEntryBytesMax));
@@ -722,11 +797,10 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
       st = m.domain.Apply(seq, reader.payload(), lookup).WithContext(where(i));
     }
     if (!st.ok()) {
-      vault.Abandon();
       m.domain.Rollback();
       return st;
     }
-    Hash leaf = m.sha.Leaf(bytes);
+  Hash leaf = m.sha.Leaf(bytes);
     std::string key = SeqKey(seq);
     wb.Put(m.entries, key, bytes);
     wb.Put(m.index, events[i].idempotency_key, key);
@@ -741,6 +815,13 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
     m.domain.Commit();
     return result;
   }
+  // The vault's write (synced) runs beside the rest; the log's own write is made durable only after it (the
+  // vault first: a crash between the two leaves records no entry refers to, never an entry whose personal data
+  // is missing).
+  std::vector<SealedEntry> sealed = sealer.Take();
+  const size_t personal = static_cast<size_t>(
+      std::count_if(sealed.begin(), sealed.end(), [](const SealedEntry& e) { return !e.payload.empty(); }));
+  VaultWrite vault(m.vault_writer, *m.vault, sealed, m.log);
   if (Status c = m.domain.CheckConservation(); !c.ok()) {
     vault.Abandon();
     m.domain.Rollback();
@@ -766,8 +847,8 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   m.domain.Commit();
   const auto t_write = std::chrono::steady_clock::now();
   auto us = [](auto a, auto b) { return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count(); };
-  m.log->debug("append {} events ({} bytes): lookup {} us, encode {} us, chain+rules+hash {} us, commit {} us",
-               result.appended, wb.GetDataSize(), us(t_start, t_lookup), us(t_lookup, t_encoded),
+  m.log->debug("append {} events ({} bytes, {} with personal data): lookup {} us, encode {} us, chain+rules+hash {} us, "
+               "commit {} us", result.appended, wb.GetDataSize(), personal, us(t_start, t_lookup), us(t_lookup, t_encoded),
                us(t_encoded, t_encode), us(t_vault, t_write));
   m.builder = std::move(next);
   m.size = seq;

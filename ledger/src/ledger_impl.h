@@ -3,7 +3,9 @@
 
 #include <rocksdb/db.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,6 +94,43 @@ class VaultWrite {
   Status status_;
 };
 
+// An event's sealed fields, for entry `seq` of `subject`: a fresh salt and commitment for each (written to
+// `commitments`, one per field), and the entry's vault payload. Reads nothing shared: safe on any thread.
+Status SealFields(const EventDraft& d, uint64_t seq, const std::string& subject, Hash* commitments,
+                  SealedEntry* sealed);
+
+// Seals a batch's personal data (SealFields) in log order. StartHelper runs `before` (the helper's half of the
+// encoding) on a thread of its own, then, once the caller's SubjectsReady (which waits for that half), seals
+// every entry while the calling thread checks them; Patch(j) waits for entry j's seal and writes its commitments over the markers in the encoded entry.
+// Without a helper, Patch(j) seals entry j itself. Take() returns the vault payloads (empty for entries without
+// personal data) once the checks are done.
+class Sealer {
+ public:
+  Sealer(const std::vector<EventDraft>& events, const std::vector<size_t>& order, uint64_t first_seq,
+         const std::vector<std::string>& subjects);
+  ~Sealer();
+  Sealer(const Sealer&) = delete;
+  Sealer& operator=(const Sealer&) = delete;
+  void StartHelper(std::function<void()> before);
+  void SubjectsReady();
+  Status Patch(size_t j, std::string* entry);
+  std::vector<SealedEntry> Take();
+
+ private:
+  void SealOne(size_t j);
+  const std::vector<EventDraft>& events_;
+  const std::vector<size_t>& order_;
+  const uint64_t first_seq_;
+  const std::vector<std::string>& subjects_;
+  std::vector<Status> status_;
+  std::vector<size_t> first_;  // entry j's commitments are commitments_[first_[j], first_[j + 1])
+  std::vector<Hash> commitments_;
+  std::vector<SealedEntry> sealed_;
+  std::atomic<uint32_t> done_{0};
+  std::atomic<bool> encoded_{false}, ready_{false}, waiting_{false}, stop_{false};
+  std::thread thread_;
+};
+
 class Ledger::Impl {
  public:
   std::string dir;
@@ -120,7 +159,9 @@ class Ledger::Impl {
 
   // Personal data on the append path (docs/format/commitment.md): fresh salts and commitments for a new entry's
   // sealed fields, patched into its encoded bytes; for a retry, the salts of the entry already logged.
-  Status Seal(const EventDraft& d, uint64_t seq, std::string* entry, SealedEntry* sealed) const;
+  // SealSubject finds whose personal data an event's sealed fields are, and refuses an erased subject (it reads
+  // the domain: call it before the batch's checks change it); SealFields (below) does the rest.
+  Status SealSubject(const EventDraft& d, std::string* subject) const;
   Status Reseal(const EventDraft& d, uint64_t old_seq, const std::string& old_payload, std::string* payload) const;
 
   ~Impl();
