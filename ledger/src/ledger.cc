@@ -368,9 +368,9 @@ Status SealFields(const EventDraft& d, uint64_t seq, const std::string& subject,
 }
 
 Sealer::Sealer(const std::vector<EventDraft>& events, const std::vector<size_t>& order, uint64_t first_seq,
-               const std::vector<std::string>& subjects)
+               const std::vector<std::string>& subjects, VaultWrite& vault)
     : events_(events), order_(order), first_seq_(first_seq), subjects_(subjects), status_(order.size()),
-      first_(order.size() + 1), sealed_(order.size()) {
+      first_(order.size() + 1), sealed_(order.size()), vault_(vault) {
   size_t k = 0;
   for (size_t j = 0; j < order.size(); ++j) {
     first_[j] = k;
@@ -380,10 +380,16 @@ Sealer::Sealer(const std::vector<EventDraft>& events, const std::vector<size_t>&
   commitments_.resize(k);
 }
 
-Sealer::~Sealer() {
+Sealer::~Sealer() { Stop(); }
+
+void Sealer::Stop() {
   stop_ = true;
   SubjectsReady();
   if (thread_.joinable()) thread_.join();
+}
+
+void Sealer::HandOver() {
+  if (std::all_of(status_.begin(), status_.end(), [](const Status& s) { return s.ok(); })) vault_.Start(sealed_);
 }
 
 void Sealer::StartHelper(std::function<void()> before) {
@@ -392,11 +398,13 @@ void Sealer::StartHelper(std::function<void()> before) {
     encoded_.store(true);
     encoded_.notify_all();
     ready_.wait(false);
-    for (size_t j = 0; j < order_.size() && !stop_.load(std::memory_order_relaxed); ++j) {
+    for (size_t j = 0; j < order_.size(); ++j) {
+      if (stop_.load(std::memory_order_relaxed)) return;
       SealOne(j);
       done_.store(static_cast<uint32_t>(j + 1));  // seq_cst with the load below and Patch's pair: no lost wake-up
       if (waiting_.load()) done_.notify_all();
     }
+    HandOver();  // the vault's write starts while the calling thread is still checking
   });
 }
 
@@ -433,9 +441,12 @@ Status Sealer::Patch(size_t j, std::string* entry) {
   return Status::Ok();
 }
 
-std::vector<SealedEntry> Sealer::Take() {
-  if (thread_.joinable()) thread_.join();
-  return std::move(sealed_);
+void Sealer::Finish() {
+  if (thread_.joinable()) {
+    thread_.join();
+  } else {
+    HandOver();
+  }
 }
 
 Status Ledger::Impl::Reseal(const EventDraft& d, uint64_t old_seq, const std::string& old_payload,
@@ -512,16 +523,17 @@ void VaultWriter::Run() {
   }
 }
 
-VaultWrite::VaultWrite(std::unique_ptr<VaultWriter>& writer, Vault& vault, std::vector<SealedEntry>& sealed,
-                       std::shared_ptr<spdlog::logger> log)
-    : vault_(vault), log_(std::move(log)) {
+VaultWrite::VaultWrite(std::unique_ptr<VaultWriter>& writer, Vault& vault, std::shared_ptr<spdlog::logger> log)
+    : writers_(writer), vault_(vault), log_(std::move(log)) {}
+
+void VaultWrite::Start(std::vector<SealedEntry>& sealed) {
   std::vector<SealedEntry> entries;
   for (SealedEntry& e : sealed) {
     if (!e.payload.empty()) entries.push_back(std::move(e));
   }
-  if (entries.empty()) return;
-  if (!writer) writer = std::make_unique<VaultWriter>(vault, log_);
-  writer_ = writer.get();
+  if (entries.empty() || writer_) return;
+  if (!writers_) writers_ = std::make_unique<VaultWriter>(vault_, log_);
+  writer_ = writers_.get();
   first_seq_ = entries.front().seq;
   writer_->Start(std::move(entries));
 }
@@ -768,7 +780,8 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   };
   // 2a'. Sealing (salts, commitments, vault payloads) runs in log order on the helper thread once it has
   //      encoded its half, beside 2b, which patches each entry's commitments in when it reaches it.
-  Sealer sealer(events, order, m.size, subjects);
+  VaultWrite vault(m.vault_writer, *m.vault, m.log);  // before the sealer: destroyed after it
+  Sealer sealer(events, order, m.size, subjects, vault);
   if (n >= kParallelEncodeMin) {
     sealer.StartHelper([&] { encode(n / 2, n); });
     encode(0, n / 2);
@@ -818,10 +831,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   // The vault's write (synced) runs beside the rest; the log's own write is made durable only after it (the
   // vault first: a crash between the two leaves records no entry refers to, never an entry whose personal data
   // is missing).
-  std::vector<SealedEntry> sealed = sealer.Take();
-  const size_t personal = static_cast<size_t>(
-      std::count_if(sealed.begin(), sealed.end(), [](const SealedEntry& e) { return !e.payload.empty(); }));
-  VaultWrite vault(m.vault_writer, *m.vault, sealed, m.log);
+  sealer.Finish();
   if (Status c = m.domain.CheckConservation(); !c.ok()) {
     vault.Abandon();
     m.domain.Rollback();
@@ -848,7 +858,8 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   const auto t_write = std::chrono::steady_clock::now();
   auto us = [](auto a, auto b) { return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count(); };
   m.log->debug("append {} events ({} bytes, {} with personal data): lookup {} us, encode {} us, chain+rules+hash {} us, "
-               "commit {} us", result.appended, wb.GetDataSize(), personal, us(t_start, t_lookup), us(t_lookup, t_encoded),
+               "commit {} us", result.appended, wb.GetDataSize(),
+               std::count_if(order.begin(), order.end(), [&](size_t i) { return !events[i].sealed.empty(); }), us(t_start, t_lookup), us(t_lookup, t_encoded),
                us(t_encoded, t_encode), us(t_vault, t_write));
   m.builder = std::move(next);
   m.size = seq;

@@ -76,16 +76,19 @@ class VaultWriter {
 // Finish() until they are durable; Abandon() waits and removes them (the batch was refused). Waits when destroyed.
 class VaultWrite {
  public:
-  VaultWrite(std::unique_ptr<VaultWriter>& writer, Vault& vault, std::vector<SealedEntry>& sealed,
-             std::shared_ptr<spdlog::logger> log);
+  VaultWrite(std::unique_ptr<VaultWriter>& writer, Vault& vault, std::shared_ptr<spdlog::logger> log);
   ~VaultWrite();
   VaultWrite(const VaultWrite&) = delete;
   VaultWrite& operator=(const VaultWrite&) = delete;
+  // Hands the batch's entries with personal data to the writer (at most once; from any thread, before the
+  // calling thread's first Written, Finish or Abandon).
+  void Start(std::vector<SealedEntry>& sealed);
   Status Written();
   Status Finish();
   void Abandon();
 
  private:
+  std::unique_ptr<VaultWriter>& writers_;
   VaultWriter* writer_ = nullptr;  // null when the batch has no personal data
   Vault& vault_;
   std::shared_ptr<spdlog::logger> log_;
@@ -101,23 +104,26 @@ Status SealFields(const EventDraft& d, uint64_t seq, const std::string& subject,
 
 // Seals a batch's personal data (SealFields) in log order. StartHelper runs `before` (the helper's half of the
 // encoding) on a thread of its own, then, once the caller's SubjectsReady (which waits for that half), seals
-// every entry while the calling thread checks them; Patch(j) waits for entry j's seal and writes its commitments over the markers in the encoded entry.
-// Without a helper, Patch(j) seals entry j itself. Take() returns the vault payloads (empty for entries without
-// personal data) once the checks are done.
+// every entry while the calling thread checks them, and hands the vault payloads to `vault` as soon as all are
+// sealed; Patch(j) waits for entry j's seal and writes its commitments over the markers in the encoded entry.
+// Without a helper, Patch(j) seals entry j itself, and Finish() hands the payloads over. Stop() stops and joins
+// the helper (call it before abandoning the vault's write).
 class Sealer {
  public:
   Sealer(const std::vector<EventDraft>& events, const std::vector<size_t>& order, uint64_t first_seq,
-         const std::vector<std::string>& subjects);
+         const std::vector<std::string>& subjects, VaultWrite& vault);
   ~Sealer();
   Sealer(const Sealer&) = delete;
   Sealer& operator=(const Sealer&) = delete;
   void StartHelper(std::function<void()> before);
   void SubjectsReady();
   Status Patch(size_t j, std::string* entry);
-  std::vector<SealedEntry> Take();
+  void Finish();
+  void Stop();
 
  private:
   void SealOne(size_t j);
+  void HandOver();
   const std::vector<EventDraft>& events_;
   const std::vector<size_t>& order_;
   const uint64_t first_seq_;
@@ -126,6 +132,7 @@ class Sealer {
   std::vector<size_t> first_;  // entry j's commitments are commitments_[first_[j], first_[j + 1])
   std::vector<Hash> commitments_;
   std::vector<SealedEntry> sealed_;
+  VaultWrite& vault_;
   std::atomic<uint32_t> done_{0};
   std::atomic<bool> encoded_{false}, ready_{false}, waiting_{false}, stop_{false};
   std::thread thread_;
