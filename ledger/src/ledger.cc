@@ -385,15 +385,17 @@ Sealer::~Sealer() { Stop(); }
 void Sealer::Stop() {
   stop_ = true;
   SubjectsReady();
-  if (thread_.joinable()) thread_.join();
+  if (helper_) helper_->Join();
+  helper_ = nullptr;
 }
 
 void Sealer::HandOver() {
   if (std::all_of(status_.begin(), status_.end(), [](const Status& s) { return s.ok(); })) vault_.Start(sealed_);
 }
 
-void Sealer::StartHelper(std::function<void()> before) {
-  thread_ = std::thread([this, before = std::move(before)] {
+void Sealer::StartHelper(Helper& helper, std::function<void()> before) {
+  helper_ = &helper;
+  helper.Run([this, before = std::move(before)] {
     before();
     encoded_.store(true);
     encoded_.notify_all();
@@ -411,7 +413,7 @@ void Sealer::StartHelper(std::function<void()> before) {
 void Sealer::SubjectsReady() {
   ready_.store(true);
   ready_.notify_all();
-  if (thread_.joinable() && !stop_) encoded_.wait(false);  // the helper's half is encoded too
+  if (helper_ && !stop_) encoded_.wait(false);  // the helper's half is encoded too
 }
 
 void Sealer::SealOne(size_t j) {
@@ -422,7 +424,7 @@ void Sealer::SealOne(size_t j) {
 Status Sealer::Patch(size_t j, std::string* entry) {
   const EventDraft& d = events_[order_[j]];
   if (d.sealed.empty()) return Status::Ok();
-  if (!thread_.joinable()) {
+  if (!helper_) {
     SealOne(j);  // unthreaded: sealed here, on the calling thread
   } else {
     uint32_t done = done_.load(std::memory_order_acquire);
@@ -442,11 +444,48 @@ Status Sealer::Patch(size_t j, std::string* entry) {
 }
 
 void Sealer::Finish() {
-  if (thread_.joinable()) {
-    thread_.join();
+  if (helper_) {
+    helper_->Join();
+    helper_ = nullptr;
   } else {
     HandOver();
   }
+}
+
+Helper::Helper() : thread_([this] {
+  std::unique_lock l(mu_);
+  while (true) {
+    cv_.wait(l, [this] { return stop_ || job_; });
+    if (stop_) return;
+    std::function<void()> job = std::move(job_);
+    job_ = nullptr;
+    l.unlock();
+    job();
+    l.lock();
+    busy_ = false;
+    cv_.notify_all();
+  }
+}) {}
+
+Helper::~Helper() {
+  {
+    std::lock_guard l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void Helper::Run(std::function<void()> job) {
+  std::lock_guard l(mu_);
+  busy_ = true;
+  job_ = std::move(job);
+  cv_.notify_all();
+}
+
+void Helper::Join() {
+  std::unique_lock l(mu_);
+  cv_.wait(l, [this] { return !busy_; });
 }
 
 Status Ledger::Impl::Reseal(const EventDraft& d, uint64_t old_seq, const std::string& old_payload,
@@ -783,7 +822,8 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   VaultWrite vault(m.vault_writer, *m.vault, m.log);  // before the sealer: destroyed after it
   Sealer sealer(events, order, m.size, subjects, vault);
   if (n >= kParallelEncodeMin) {
-    sealer.StartHelper([&] { encode(n / 2, n); });
+    if (!m.helper) m.helper = std::make_unique<Helper>();
+    sealer.StartHelper(*m.helper, [&] { encode(n / 2, n); });
     encode(0, n / 2);
   } else {
     encode(0, n);

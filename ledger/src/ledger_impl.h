@@ -44,6 +44,28 @@ uint64_t DecodeBE64(std::string_view bytes);
 // Converts a RocksDB status into ours, with context.
 Status FromRocks(const rocksdb::Status& s, const std::string& context);
 
+// A thread kept for the ledger's life that runs one job at a time: the second core's share of an append. (A thread
+// made per batch cost the checks on the other core measurably: a fresh stack's page faults, and the TLB
+// shootdowns when it goes.)
+class Helper {
+ public:
+  Helper();
+  ~Helper();
+  Helper(const Helper&) = delete;
+  Helper& operator=(const Helper&) = delete;
+  // Starts `job` (the previous one must have been joined).
+  void Run(std::function<void()> job);
+  // Waits for the job to end.
+  void Join();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::function<void()> job_;
+  bool busy_ = false, stop_ = false;
+  std::thread thread_;
+};
+
 // The thread that writes a batch's vault records (synced) while the calling thread checks the batch: one per
 // writable ledger, made at its first batch with personal data and stopped with the ledger (a thread made per
 // batch cost the checks measurably: docs/performance.md "Vault").
@@ -112,10 +134,11 @@ class Sealer {
  public:
   Sealer(const std::vector<EventDraft>& events, const std::vector<size_t>& order, uint64_t first_seq,
          const std::vector<std::string>& subjects, VaultWrite& vault);
+  // `helper` runs `before`, then the seals.
   ~Sealer();
   Sealer(const Sealer&) = delete;
   Sealer& operator=(const Sealer&) = delete;
-  void StartHelper(std::function<void()> before);
+  void StartHelper(Helper& helper, std::function<void()> before);
   void SubjectsReady();
   Status Patch(size_t j, std::string* entry);
   void Finish();
@@ -135,7 +158,7 @@ class Sealer {
   VaultWrite& vault_;
   std::atomic<uint32_t> done_{0};
   std::atomic<bool> encoded_{false}, ready_{false}, waiting_{false}, stop_{false};
-  std::thread thread_;
+  Helper* helper_ = nullptr;  // set while the helper runs this batch's job
 };
 
 class Ledger::Impl {
@@ -160,6 +183,7 @@ class Ledger::Impl {
   mutable Sha256 sha;
   std::unique_ptr<Vault> vault;
   std::unique_ptr<VaultWriter> vault_writer;  // after `vault`: stopped before it is closed
+  std::unique_ptr<Helper> helper;             // the append's second core, made at the first large batch
   // Set when a write to the log's store failed after RocksDB took the batch: nothing more is written until the
   // ledger is reopened (its recovery decides what the batch left).
   Status broken;
