@@ -850,10 +850,12 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
       st = m.domain.Apply(seq, reader.payload(), lookup).WithContext(where(i));
     }
     if (!st.ok()) {
+      sealer.Stop();    // the helper may be handing the vault its write: wait for it,
+      vault.Abandon();  // then take the write back
       m.domain.Rollback();
       return st;
     }
-  Hash leaf = m.sha.Leaf(bytes);
+    Hash leaf = m.sha.Leaf(bytes);
     std::string key = SeqKey(seq);
     wb.Put(m.entries, key, bytes);
     wb.Put(m.index, events[i].idempotency_key, key);

@@ -149,6 +149,13 @@ std::string NewFrame(char kind, uint32_t n, size_t body) {
 }
 void SealFrame(std::string* f, size_t covered) { PutLE32(f->data() + 8, FrameCrc(f->data(), covered)); }
 
+// Whether a whole frame's crc holds (over the slots only, for a batch frame).
+bool FrameIntact(std::string_view frame) {
+  const uint64_t len = frame.size() - kFrameHeader;
+  const uint64_t covered = frame[0] == 'B' ? std::min<uint64_t>(len, uint64_t{LE32(frame.data() + 12)} * kSlotBytes) : len;
+  return FrameCrc(frame.data(), covered) == LE32(frame.data() + 8);
+}
+
 // The pseudonym keys (HMAC bytes) a donor's account or name record leads to, and its normalized name.
 struct DonorKeys {
   std::vector<std::string> pseudonyms;
@@ -201,6 +208,7 @@ class Vault::Impl {
                   size_t last_first, uint64_t size) const;
   Status Index(const Slot& s, std::string_view payload) const;
   Status CatchUp() const;
+  Result<bool> AnyFrameFrom(uint64_t from, uint64_t size) const;
   // Loads the file at the first question; with `indexes`, also indexes the entries appended since (Put leaves
   // that to the first question that needs the indexes, off the append path).
   Status Ready(bool indexes = false) const {
@@ -346,12 +354,16 @@ Status Vault::Impl::Load() const {
     char h[kFrameHeader];
     MB_RETURN_IF_ERROR(PreadAll(fd, h, sizeof h, at, path));
     const uint64_t len = LE32(h + 4);
-    if (len > size - at - kFrameHeader) break;  // a torn write: the last frame, cut short
-    std::string frame(kFrameHeader + len, '\0');
-    MB_RETURN_IF_ERROR(PreadAll(fd, frame.data(), frame.size(), at, path));
-    const size_t covered = frame[0] == 'B' ? std::min<uint64_t>(len, uint64_t{LE32(h + 12)} * kSlotBytes) : len;
-    if (FrameCrc(frame.data(), covered) != LE32(h + 8)) {
-      if (at + frame.size() == size) break;  // the last frame, torn
+    std::string frame;
+    if (len <= size - at - kFrameHeader) {
+      frame.resize(kFrameHeader + len);
+      MB_RETURN_IF_ERROR(PreadAll(fd, frame.data(), frame.size(), at, path));
+    }
+    if (frame.empty() || !FrameIntact(frame)) {
+      // Only the last write can be torn (each is synced before the next starts): a bad frame with a whole frame
+      // after it is damage, not a torn write.
+      MB_ASSIGN_OR_RETURN(bool more, AnyFrameFrom(at + 1, size));
+      if (!more) break;
       return Status::Corruption(path + ": frame at byte " + std::to_string(at) + " is damaged (crc)");
     }
     last_first = slots.size();
@@ -387,6 +399,20 @@ Status Vault::Impl::Classify(const std::vector<std::string>& payloads, const std
     return Status::Ok();
   }
   return Status::Ok();
+}
+
+// Whether some position in [from, size) starts a whole frame of batch or erasure kind whose crc holds.
+Result<bool> Vault::Impl::AnyFrameFrom(uint64_t from, uint64_t size) const {
+  if (from >= size) return false;
+  std::string rest(size - from, '\0');
+  MB_RETURN_IF_ERROR(PreadAll(fd, rest.data(), rest.size(), from, path));
+  for (size_t p = 0; p + kFrameHeader <= rest.size(); ++p) {
+    if ((rest[p] != 'B' && rest[p] != 'X') || rest[p + 1] || rest[p + 2] || rest[p + 3]) continue;
+    const uint64_t len = LE32(rest.data() + p + 4);
+    if (len > rest.size() - p - kFrameHeader) continue;
+    if (FrameIntact(std::string_view(rest).substr(p, kFrameHeader + len))) return true;
+  }
+  return false;
 }
 
 // Indexes the slots appended since the last question, reading each frame's payloads in one read. Caller holds
