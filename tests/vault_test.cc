@@ -32,6 +32,12 @@ void WriteAll(const fs::path& p, const std::string& bytes) {
   out << bytes;
 }
 
+mb::LedgerOptions ReadOnly() {
+  mb::LedgerOptions o;
+  o.read_only = true;
+  return o;
+}
+
 std::string Donor(int i) {
   return R"({"type":"donor_registered","idempotency_key":"d)" + std::to_string(i) + R"(","data":{"donor":"D-)" +
          std::to_string(i) + R"(","kind":"individual","name":"Nguyễn Văn Số )" + std::to_string(i) +
@@ -146,7 +152,7 @@ TEST_F(VaultFileTest, AnErasureInterruptedBeforeTheZerosIsCompletedAtOpen) {
   WriteAll(File(), before + after.substr(before.size()));
   ASSERT_NE(ReadAll(File()).find("Nguyễn Văn Số 2"), std::string::npos);
   {
-    auto ro = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger(), mb::LedgerOptions{.read_only = true});
+    auto ro = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger(), ReadOnly());
     ASSERT_TRUE(ro.ok()) << ro.status().ToString();
     auto d2 = (*ro)->vault().ForSubject("D-2");  // a read-only open already treats them as erased
     ASSERT_TRUE(d2.ok());
@@ -211,7 +217,7 @@ TEST_F(VaultFileTest, ARefusedBatchLeavesTheFileByteForByte) {
 }
 
 TEST_F(VaultFileTest, AReaderBesideAWriterSeesTheFileAtItsFirstQuestion) {
-  auto ro = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger(), mb::LedgerOptions{.read_only = true});
+  auto ro = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger(), ReadOnly());
   ASSERT_TRUE(ro.ok()) << ro.status().ToString();
   auto first = (*ro)->vault().ForSubject("D-3");
   ASSERT_TRUE(first.ok());

@@ -35,7 +35,7 @@ int RunErase(const Globals& g, const std::string& subject, const std::string& re
               << r->records << " vault records deleted\n";
   } else {
     std::cout << "erased " << subject << ": entry " << r->first_seq << " names " << r->commitments
-              << " commitments; " << r->records << " vault records deleted and the vault compacted (log size "
+              << " commitments; " << r->records << " vault records overwritten with zeros (log size "
               << (*l)->size() << ")\n";
   }
   return 0;
