@@ -7,6 +7,7 @@ PKGS=(build-essential cmake pkg-config librocksdb-dev capnproto libcapnp-dev lib
       clang libclang-rt-14-dev   # clang: the libFuzzer targets (tests/fuzz)
       chromium curl)             # chromium: the portal's browser tests (tests/e2e) and PDF reports; curl: serve_load.sh
 PKGS+=(libxml2-utils poppler-utils)  # exports_test: xmllint checks the IATI XML, pdftoppm renders the PDF report
+PKGS+=(nginx openssl)  # tests/nginx: serve behind nginx with TLS and a self-signed certificate (docs/deploy.md)
 # The browser tests drive Chromium with playwright-core from npm and need Node.js 20+. Debian 12's nodejs is 18: it
 # and its npm are installed when there is no node, and tests/e2e/run.sh then fetches a pinned Node.js 20 from the npm
 # registry with that npm. A node installed otherwise (e.g. NodeSource's, which brings its own npm) is left alone.

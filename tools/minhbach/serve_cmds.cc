@@ -40,6 +40,17 @@ Status ParseListen(const std::string& listen, serve::ServeOptions* o) {
 int Serve(const Globals& g, const std::string& listen, serve::ServeOptions o) {
   if (Status s = ParseListen(listen, &o); !s.ok()) return Fail(g, s);
   if (o.threads < 1 || o.threads > 256) return Fail(g, Status::InvalidArgument("--threads: expected 1..256"));
+  if (o.max_connections < static_cast<size_t>(o.threads) || o.max_connections > 100'000) {
+    return Fail(g, Status::InvalidArgument("--max-connections: expected --threads..100000"));
+  }
+  if (o.global_rate < 0 || o.global_burst < 0 || o.read_rate < 0 || o.write_rate < 0) {
+    return Fail(g, Status::InvalidArgument("--read-rate, --write-rate, --global-rate and their bursts must not be negative"));
+  }
+  for (const auto& p : o.trusted_proxies) {
+    if (!serve::IsIpAddress(p)) {
+      return Fail(g, Status::InvalidArgument("--trusted-proxy '" + p + "': expected an IPv4 or IPv6 address, e.g. 127.0.0.1"));
+    }
+  }
   auto ctx = Context(g);  // --tz / $TZ: the time zone appends through the server are recorded in
   if (!ctx.ok()) return Fail(g, ctx.status());
   o.context = *ctx;
@@ -150,13 +161,19 @@ void RegisterServeCommands(CLI::App& app, const Globals& g, std::vector<Command>
   auto* sv = app.add_subcommand("serve", "Serve the HTTP API, the tlog-tiles log and the public portal (docs/api.md)");
   sv->add_option("--listen", *listen, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0 = any free port)");
   sv->add_option("--portal-dir", o->portal_dir, "Serve the portal's files from this folder (default: built in)");
-  sv->add_option("--threads", o->threads, "Worker threads; each open connection holds one (default 32)");
+  sv->add_option("--threads", o->threads, "Worker threads: requests served at once; a waiting connection holds none (default 32)");
+  sv->add_option("--max-connections", o->max_connections,
+                 "Open connections; beyond, the one waiting longest for its request head is closed (default 512)");
   sv->add_option("--max-body", o->max_body_bytes, "Largest request body in bytes (default 4194304)");
   sv->add_option("--max-batch", o->max_batch_events, "Most events in one append (default 10000)");
   sv->add_option("--read-rate", o->read_rate, "Requests per second per client address, 0 = no limit (default 100)");
   sv->add_option("--read-burst", o->read_burst, "Burst of requests per client address (default 200)");
   sv->add_option("--write-rate", o->write_rate, "Appends per second per token, 0 = no limit (default 2)");
   sv->add_option("--write-burst", o->write_burst, "Burst of appends per token (default 10)");
+  sv->add_option("--global-rate", o->global_rate, "Requests per second from all addresses together, 0 = no limit (default 1000)");
+  sv->add_option("--global-burst", o->global_burst, "Burst of requests from all addresses together (default 2000)");
+  sv->add_option("--trusted-proxy", o->trusted_proxies,
+                 "A reverse proxy's address (repeatable): from it, X-Real-IP or X-Forwarded-For name the client (docs/deploy.md)");
   out.push_back({sv, [&g, listen, o] { return Serve(g, *listen, *o); }});
 
   auto* tk = app.add_subcommand("token", "Administrators' write tokens for `serve` (stored hashed in LEDGER/tokens.json)");

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -28,6 +29,7 @@
 #include "minhbach/text.h"
 #include "minhbach/tokens.h"
 #include "minhbach/vault.h"
+#include "front.h"
 #include "portal_assets.h"
 
 namespace minhbach::serve {
@@ -48,7 +50,7 @@ class RateLimiter {
     if (rate_ <= 0) return true;
     const double now = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
     std::lock_guard lk(mu_);
-    if (buckets_.size() > 100'000) buckets_.clear();  // bounded memory under many addresses
+    if (buckets_.size() > kBucketsMax) Sweep(now);
     auto [it, fresh] = buckets_.try_emplace(who, Bucket{burst_, now});
     Bucket& b = it->second;
     if (!fresh) {
@@ -67,6 +69,15 @@ class RateLimiter {
   struct Bucket {
     double tokens, at;
   };
+  static constexpr size_t kBucketsMax = 100'000;  // addresses remembered (bounded memory under many addresses)
+
+  // Forgets the buckets that have refilled (a new one would start full alike); if that is not enough, all of them.
+  // Many addresses cannot reset each other's buckets for nothing, and the global limit holds regardless.
+  void Sweep(double now) {
+    std::erase_if(buckets_, [&](const auto& kv) { return kv.second.tokens + (now - kv.second.at) * rate_ >= burst_; });
+    if (buckets_.size() > kBucketsMax) buckets_.clear();
+  }
+
   double rate_, burst_;
   std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
@@ -108,6 +119,18 @@ std::optional<std::pair<uint64_t, uint32_t>> ParseTilePath(const std::string& pa
     pos = slash + 1;
   }
   return std::make_pair(n, width);
+}
+
+// The nodes a tile covers at its level, [first, first + width), when they all exist in a tree of `size` leaves;
+// nullopt when the tile is beyond the tree. Written so no product wraps: a tile index near 2^56 must not come back
+// as a small number (a tile of level L holds level-8L nodes; there are size >> 8L of them).
+std::optional<uint64_t> TileFirstNode(uint32_t level, uint64_t index, uint32_t width, uint64_t size) {
+  if (level >= 8 || width < 1 || width > 256) return std::nullopt;  // level 8 would need 2^64 leaves
+  const uint64_t nodes = size >> (8 * level);
+  if (index > (nodes >> 8)) return std::nullopt;  // so index * 256 <= nodes: no wrap
+  const uint64_t first = index << 8;
+  if (width > nodes - first) return std::nullopt;
+  return first;
 }
 
 // ---- what an event's payload says about which fund it touches (token scopes) ----
@@ -192,8 +215,27 @@ class Server::Impl {
         opt_(std::move(options)),
         log_(std::move(log)),
         read_limit_(opt_.read_rate, opt_.read_burst),
-        write_limit_(opt_.write_rate, opt_.write_burst) {
+        write_limit_(opt_.write_rate, opt_.write_burst),
+        global_limit_(opt_.global_rate, opt_.global_burst),
+        svr_(FrontLimitsOf(opt_), log_),
+        committed_(ledger_.size()),
+        caught_up_(projections_.position()) {
     Routes();
+  }
+
+  static FrontLimits FrontLimitsOf(const ServeOptions& o) {
+    FrontLimits l;
+    l.workers = o.threads;
+    l.connections_max = o.max_connections;
+    l.request_line_bytes_max = o.max_request_line_bytes;
+    l.head_bytes_max = o.max_head_bytes;
+    l.header_lines_max = o.max_header_lines;
+    l.head_timeout_ms = o.head_timeout_ms;
+    l.keep_alive_ms = o.keep_alive_ms;
+    l.io_timeout_ms = o.io_timeout_ms;
+    l.min_rate_bytes_per_s = o.min_rate_bytes_per_s;
+    l.trusted_proxies = o.trusted_proxies;
+    return l;
   }
 
   Status Bind() {
@@ -219,9 +261,16 @@ class Server::Impl {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
       }
     });
-    bool ok = stopping_ ? true : svr_.listen_after_bind();
+    std::thread catch_up([this] { CatchUpLoop(); });
+    bool ok = stopping_ ? true : svr_.Serve();
     done = true;
     watcher.join();
+    {
+      std::lock_guard lk(catch_mu_);
+      catch_stop_ = true;
+    }
+    catch_cv_.notify_all();
+    catch_up.join();
     if (!ok && !stopping_) return Status::IOError("the HTTP server stopped with an error");
     return Status::Ok();
   }
@@ -250,37 +299,98 @@ class Server::Impl {
 
   // A query's failure: unknown ids are 404, bad arguments 400, the rest 500.
   void Fail(httplib::Response& res, const Status& s) {
-    if (s.IsNotFound()) return Error(res, 404, "not_found", s.message());
-    if (s.code() == Status::Code::kInvalidArgument) return Error(res, 400, "bad_request", s.message());
-    log_->error("request failed: {}", s.ToString());
-    Error(res, 500, "internal", s.message());
+    if (s.IsNotFound()) return Error(res, 404, "not_found", Public(s.message()));
+    if (s.code() == Status::Code::kInvalidArgument) return Error(res, 400, "bad_request", Public(s.message()));
+    Internal(res, 500, "internal", s.ToString());
   }
 
-  // Readers share the lock; a waiting writer goes first (the turnstile stops new readers meanwhile), so a steady
-  // stream of reads cannot starve an append.
-  std::shared_lock<std::shared_mutex> ReadLock() {
-    std::unique_lock t(turnstile_);
-    return std::shared_lock<std::shared_mutex>(mu_);
-  }
-  std::unique_lock<std::shared_mutex> WriteLock() {
-    std::unique_lock t(turnstile_);
-    return std::unique_lock<std::shared_mutex>(mu_);
+  // A 5xx: the details (a RocksDB message names files of the ledger's folder) go to the log only; the client gets
+  // a reference to find them there.
+  void Internal(httplib::Response& res, int status, const std::string& code, const std::string& details) {
+    const std::string ref = "E" + std::to_string(started_s_) + "-" + std::to_string(++incidents_);
+    log_->error("{} {}: {}", status, ref, details);
+    Error(res, status, code,
+          (status == 503 ? "the ledger could not take the batch (an I/O failure such as a full disk); nothing was "
+                           "written. The server's log has the details under "
+                         : "internal error; the server's log has the details under ") + ref,
+          json{{"reference", ref}});
   }
 
+  // A 4xx message built from a Status: the ledger's folder, should a message name it, is not shown.
+  std::string Public(std::string m) const {
+    for (const std::string& dir : {ledger_dir_, AbsoluteDir()}) {
+      if (dir.size() < 2) continue;
+      for (size_t p = m.find(dir); p != std::string::npos; p = m.find(dir, p)) m.replace(p, dir.size(), "LEDGER");
+    }
+    return m;
+  }
+  std::string AbsoluteDir() const {
+    std::error_code ec;
+    auto a = fs::absolute(ledger_dir_, ec);
+    return ec ? std::string() : a.lexically_normal().string();
+  }
+
+  // Two locks, so that a heavy query of the read models never holds an append back (docs/api.md "Concurrency"):
+  //  - ledger_lock_: the ledger (entries, tree, checkpoints, domain state, vault). Shared by reads, exclusive for
+  //    Ledger::Append only. A query of the read models takes it briefly, for each vault or state lookup.
+  //  - models_lock_: the read models. Shared by their queries, exclusive for the catch-up after an append, which
+  //    CatchUpLoop runs on its own thread: the append is answered without waiting for the queries in flight.
+  // Order: models_lock_ before ledger_lock_ (the catch-up reads the ledger). Neither is taken twice by one thread.
+  class RwLock {
+   public:
+    // A waiting writer holds the turnstile, so readers that come after it wait behind it: a steady stream of
+    // reads cannot starve an append or a catch-up.
+    std::shared_lock<std::shared_mutex> Shared() {
+      std::unique_lock t(turnstile_);
+      return std::shared_lock<std::shared_mutex>(mu_);
+    }
+    std::unique_lock<std::shared_mutex> Exclusive() {
+      std::unique_lock t(turnstile_);
+      return std::unique_lock<std::shared_mutex>(mu_);
+    }
+
+   private:
+    std::shared_mutex mu_;
+    std::mutex turnstile_;
+  };
+
+  // Reads of the ledger only (tiles, entries, proofs, checkpoints, personal data).
   template <typename F>
   void Read(httplib::Response& res, F&& fn) {
-    auto lk = ReadLock();
-    Status s = fn();
+    Status s;
+    {
+      auto lk = ledger_lock_.Shared();
+      s = fn();
+    }
     if (!s.ok()) Fail(res, s);
   }
 
-  // The same as Read for answers that scan (dashboards, text searches): kept per request target until the log
-  // grows, so repeated requests between appends cost a lookup.
+  // Waits until the read models hold every acknowledged append (a query after an append's 200 sees the batch).
+  void AwaitCatchUp() {
+    std::unique_lock lk(catch_mu_);
+    catch_cv_.wait(lk, [&] { return caught_up_ >= committed_ || catch_stop_; });
+  }
+
+  // Queries of the read models; `fn` takes ledger_lock_ itself, briefly, where it looks up the ledger.
+  template <typename F>
+  void Query(httplib::Response& res, F&& fn) {
+    AwaitCatchUp();
+    Status s;
+    {
+      auto lk = models_lock_.Shared();
+      s = fn();
+    }
+    if (!s.ok()) Fail(res, s);
+  }
+
+  // The same for answers that scan (dashboards, text searches): kept per request target until the log grows, so
+  // repeated requests between appends cost a lookup.
   template <typename F>
   void CachedRead(const httplib::Request& req, httplib::Response& res, F&& fn) {
     std::string key = req.path;
     for (const auto& [k, v] : req.params) key += "\x1f" + k + "=" + v;
-    auto lk = ReadLock();
+    AwaitCatchUp();
+    auto lk = models_lock_.Shared();
     const uint64_t pos = projections_.position();
     {
       std::lock_guard c(cache_mu_);
@@ -295,6 +405,7 @@ class Server::Impl {
       }
     }
     Status s = fn();
+    lk.unlock();
     if (!s.ok()) return Fail(res, s);
     std::lock_guard c(cache_mu_);
     if (cache_pos_ == pos && res.status == 200) {
@@ -303,38 +414,50 @@ class Server::Impl {
     }
   }
 
+  // Applies each acknowledged append to the read models, on its own thread, until Run() ends (and once more
+  // then if an append is still pending). A failure is logged; the next append, or the next start, retries.
+  void CatchUpLoop() {
+    std::unique_lock lk(catch_mu_);
+    for (;;) {
+      catch_cv_.wait(lk, [&] { return catch_stop_ || committed_ > caught_up_; });
+      if (committed_ <= caught_up_) return;  // stopping, nothing pending
+      const uint64_t target = committed_;
+      lk.unlock();
+      Status s;
+      uint64_t position = 0;
+      {
+        auto models_held = models_lock_.Exclusive();
+        auto held = ledger_lock_.Shared();
+        s = projections_.CatchUp(ledger_);
+        position = projections_.position();
+      }
+      if (!s.ok()) log_->error("read models did not catch up after an append: {}", s.ToString());
+      lk.lock();
+      caught_up_ = s.ok() ? std::max(position, target) : target;  // on failure, queries go on with what is there
+      catch_cv_.notify_all();
+    }
+  }
+
   // ---- routes ----
 
   void Routes() {
-    svr_.new_task_queue = [n = opt_.threads] { return new httplib::ThreadPool(static_cast<size_t>(n)); };
+    // Connections, heads, keep-alive and timeouts are the front's (front.h); the library reads the body.
     svr_.set_payload_max_length(opt_.max_body_bytes);
-    svr_.set_read_timeout(10, 0);
-    svr_.set_write_timeout(10, 0);
-    svr_.set_keep_alive_max_count(100);  // a kept-alive connection holds a worker: let it go now and then
-    svr_.set_tcp_nodelay(true);  // small JSON answers on kept-alive connections would otherwise wait ~40 ms (Nagle)
-
+    // Only for the Keep-Alive header the library writes: the front enforces both.
+    svr_.set_keep_alive_max_count(100);
+    svr_.set_keep_alive_timeout(std::max(1, opt_.keep_alive_ms / 1000));
+    svr_.set_read_timeout(opt_.io_timeout_ms / 1000, (opt_.io_timeout_ms % 1000) * 1000);
+    svr_.set_write_timeout(opt_.io_timeout_ms / 1000, (opt_.io_timeout_ms % 1000) * 1000);
     svr_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
       SecurityHeaders(res);
-      double wait = 0;  // every request counts against its address (appends are limited per token as well)
-      if (!read_limit_.Allow(req.remote_addr, &wait)) {
-        res.set_header("Retry-After", std::to_string(static_cast<int>(wait) + 1));
-        Error(res, 429, "rate_limited",
-              "too many requests from " + req.remote_addr + ": the limit is " + Num(opt_.read_rate) +
-                  " per second (burst " + Num(opt_.read_burst) + ")");
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      return httplib::Server::HandlerResponse::Unhandled;
+      return Admit(req, res) ? httplib::Server::HandlerResponse::Unhandled : httplib::Server::HandlerResponse::Handled;
     });
-    svr_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-      if (!res.body.empty()) return;  // a handler's own JSON error
-      if (!res.has_header("Content-Security-Policy")) SecurityHeaders(res);
-      if (res.status == 413) {
-        return Error(res, 413, "too_large",
-                     "the request body is larger than " + std::to_string(opt_.max_body_bytes) + " bytes");
-      }
-      if (res.status == 404) return Error(res, 404, "not_found", "no such resource: " + req.path);
-      Error(res, res.status, "error", "HTTP status " + std::to_string(res.status));
+    // Every answer may be compressed (the library gzips or brotlis text and JSON for a client that accepts it),
+    // so a cache must key it on Accept-Encoding.
+    svr_.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Vary", "Accept-Encoding");
     });
+    svr_.set_error_handler([this](const httplib::Request& req, httplib::Response& res) { LibraryError(req, res); });
     svr_.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
       std::string what = "unknown exception";
       try {
@@ -343,8 +466,7 @@ class Server::Impl {
         what = e.what();
       } catch (...) {
       }
-      log_->error("handler threw: {}", what);
-      Error(res, 500, "internal", what);
+      Internal(res, 500, "internal", "a handler threw: " + what);
     });
     svr_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       log_->debug("{} {} {} -> {}", req.remote_addr, req.method, req.path, res.status);
@@ -403,6 +525,47 @@ class Server::Impl {
     });
   }
 
+  // The checks every request passes before its route: its address's rate, everyone's rate, and no body except on
+  // an append (the library would otherwise read up to --max-body into memory for any POST). False after
+  // answering.
+  bool Admit(const httplib::Request& req, httplib::Response& res) {
+    double wait = 0;  // every request counts against its address (appends are limited per token as well)
+    if (!read_limit_.Allow(req.remote_addr, &wait)) {
+      res.set_header("Retry-After", std::to_string(static_cast<int>(wait) + 1));
+      Error(res, 429, "rate_limited",
+            "too many requests from " + req.remote_addr + ": the limit is " + Num(opt_.read_rate) +
+                " per second (burst " + Num(opt_.read_burst) + ")");
+      return false;
+    }
+    if (!global_limit_.Allow("*", &wait)) {
+      res.set_header("Retry-After", std::to_string(static_cast<int>(wait) + 1));
+      Error(res, 429, "rate_limited",
+            "the server is busy: the limit for all clients together is " + Num(opt_.global_rate) +
+                " requests per second (burst " + Num(opt_.global_burst) + ")");
+      return false;
+    }
+    const bool body = req.has_header("Transfer-Encoding") ||
+                      (req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0");
+    if (body && !(req.method == "POST" && req.path == "/api/v1/append")) {
+      res.set_header("Connection", "close");  // the body is not read: the connection cannot carry another request
+      Error(res, 413, "too_large", "only POST /api/v1/append takes a request body");
+      return false;
+    }
+    return true;
+  }
+
+  // An answer the library made itself (no route, a malformed request, a body over the limit), in our JSON shape.
+  void LibraryError(const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return;  // a handler's own JSON error
+    if (!res.has_header("Content-Security-Policy")) SecurityHeaders(res);
+    if (res.status == 413) {
+      return Error(res, 413, "too_large", "the request body is larger than " + std::to_string(opt_.max_body_bytes) + " bytes");
+    }
+    if (res.status == 404) return Error(res, 404, "not_found", "no such resource: " + req.path);
+    if (res.status >= 500) return Internal(res, res.status, "internal", "the HTTP library answered " + std::to_string(res.status));
+    Error(res, res.status, "error", "HTTP status " + std::to_string(res.status));
+  }
+
   static void SecurityHeaders(httplib::Response& res) {
     res.set_header("X-Content-Type-Options", "nosniff");
     res.set_header("Referrer-Policy", "no-referrer");
@@ -434,9 +597,13 @@ class Server::Impl {
     if (!tile || level_s.size() > 2 || (level_s.size() > 1 && level_s[0] == '0') || std::stoul(level_s) > 63) {
       return Error(res, 404, "not_found", "not a tlog-tiles tile path: /tile/" + level_s + "/" + path);
     }
+    const auto level = static_cast<uint32_t>(std::stoul(level_s));
     Read(res, [&]() -> Status {
-      MB_ASSIGN_OR_RETURN(std::string hashes,
-                          ledger_.TileHashes(static_cast<uint32_t>(std::stoul(level_s)), tile->first, tile->second));
+      if (!TileFirstNode(level, tile->first, tile->second, ledger_.size())) {
+        return Status::NotFound("tile " + level_s + "/" + path + " is beyond the tree (size " +
+                                std::to_string(ledger_.size()) + ")");
+      }
+      MB_ASSIGN_OR_RETURN(std::string hashes, ledger_.TileHashes(level, tile->first, tile->second));
       res.set_header("Cache-Control", "public, max-age=31536000, immutable");
       res.set_content(std::move(hashes), "application/octet-stream");
       return Status::Ok();
@@ -447,10 +614,12 @@ class Server::Impl {
     auto tile = ParseTilePath(path);
     if (!tile) return Error(res, 404, "not_found", "not a tlog-tiles entry bundle path: /tile/entries/" + path);
     Read(res, [&]() -> Status {
-      const uint64_t from = tile->first * 256, n = tile->second;
-      if (tile->first > (UINT64_MAX >> 8) || from + n > ledger_.size()) {
+      // Entry bundles are tiles of level 0: the same bounds, checked without a product that could wrap.
+      const auto first = TileFirstNode(0, tile->first, tile->second, ledger_.size());
+      if (!first) {
         return Status::NotFound("entry bundle " + path + " is beyond the log (size " + std::to_string(ledger_.size()) + ")");
       }
+      const uint64_t from = *first, n = tile->second;
       std::string out;
       MB_RETURN_IF_ERROR(ledger_.ScanEntries(from, n, [&](uint64_t, std::string_view bytes) {
         out.push_back(static_cast<char>(bytes.size() >> 8));
@@ -501,26 +670,29 @@ class Server::Impl {
       return Error(res, 400, "bad_request",
                    "expected from=N (a sequence number) and limit=1.." + std::to_string(opt_.max_entries_per_page));
     }
-    Read(res, [&]() -> Status {
-      json a = json::array();
-      Sha256 sha;
-      Status inner;
-      const uint64_t size = ledger_.size();
+    // The bytes are fetched under the ledger's lock; decoding and rendering them (the costly part) is not.
+    std::vector<std::pair<uint64_t, std::string>> got;
+    uint64_t size = 0;
+    Status s;
+    {
+      auto held = ledger_lock_.Shared();
+      size = ledger_.size();
       const uint64_t n = *from >= size ? 0 : std::min<uint64_t>(*limit, size - *from);
-      MB_RETURN_IF_ERROR(ledger_.ScanEntries(*from, n, [&](uint64_t seq, std::string_view bytes) {
-        auto e = DecodeEntry(bytes);
-        if (!e.ok()) {
-          inner = e.status().WithContext("entry " + std::to_string(seq));
-          return false;
-        }
-        a.push_back({{"seq", seq}, {"leaf_hash", Base64Encode(sha.Leaf(bytes))}, {"bytes", Base64Encode(bytes)},
-                     {"entry", json::parse(EntryToJson(*e))}});
+      s = ledger_.ScanEntries(*from, n, [&](uint64_t seq, std::string_view bytes) {
+        got.emplace_back(seq, std::string(bytes));
         return true;
-      }));
-      MB_RETURN_IF_ERROR(inner);
-      Reply(res, 200, json{{"from", *from}, {"size", size}, {"entries", a}});
-      return Status::Ok();
-    });
+      });
+    }
+    if (!s.ok()) return Fail(res, s);
+    json a = json::array();
+    Sha256 sha;
+    for (const auto& [seq, bytes] : got) {
+      auto e = DecodeEntry(bytes);
+      if (!e.ok()) return Fail(res, e.status().WithContext("entry " + std::to_string(seq)));
+      a.push_back({{"seq", seq}, {"leaf_hash", Base64Encode(sha.Leaf(bytes))}, {"bytes", Base64Encode(bytes)},
+                   {"entry", json::parse(EntryToJson(*e))}});
+    }
+    Reply(res, 200, json{{"from", *from}, {"size", size}, {"entries", a}});
   }
 
   // The size proofs default to: the latest signed checkpoint's.
@@ -594,7 +766,7 @@ class Server::Impl {
   }
 
   void Funds(httplib::Response& res) {
-    Read(res, [&]() -> Status {
+    Query(res, [&]() -> Status {
       MB_ASSIGN_OR_RETURN(auto funds, M().Funds());
       json ids = json::array(), names = json::object();
       for (const auto& [id, name] : funds) {
@@ -607,7 +779,7 @@ class Server::Impl {
   }
 
   void Balances(const httplib::Request& req, httplib::Response& res) {
-    Read(res, [&]() -> Status {
+    Query(res, [&]() -> Status {
       const std::string fund = req.get_param_value("fund");
       if (!fund.empty()) {
         MB_RETURN_IF_ERROR(FundExists(fund));
@@ -670,7 +842,7 @@ class Server::Impl {
   }
 
   void Programmes(const std::string& id, httplib::Response& res) {
-    Read(res, [&]() -> Status {
+    Query(res, [&]() -> Status {
       std::vector<std::string> ids{id};
       if (id.empty()) {
         MB_ASSIGN_OR_RETURN(ids, M().ProgrammeIds());
@@ -712,7 +884,7 @@ class Server::Impl {
   }
 
   void Sponsorships(const std::string& child, const std::string& as_of, httplib::Response& res) {
-    Read(res, [&]() -> Status {
+    Query(res, [&]() -> Status {
       MB_ASSIGN_OR_RETURN(json j, SponsorshipsJson(child, as_of));
       Reply(res, 200, j);
       return Status::Ok();
@@ -720,7 +892,7 @@ class Server::Impl {
   }
 
   void Child(const std::string& child, httplib::Response& res) {
-    Read(res, [&]() -> Status {
+    Query(res, [&]() -> Status {
       MB_ASSIGN_OR_RETURN(auto rows, M().ChildHistory(child));
       json a = json::array();
       for (const auto& r : rows) a.push_back(ToJson(r));
@@ -738,7 +910,8 @@ class Server::Impl {
   }
 
   void ChildProof(const std::string& child, httplib::Response& res) {
-    Read(res, [&]() -> Status {
+    Query(res, [&]() -> Status {
+      auto held = ledger_lock_.Shared();  // the proofs come from the ledger
       MB_ASSIGN_OR_RETURN(std::string doc, ChildProofJson(ledger_, M(), child));
       res.set_content(doc, "application/json");
       return Status::Ok();
@@ -746,7 +919,7 @@ class Server::Impl {
   }
 
   void Donor(const std::string& donor, httplib::Response& res) {
-    Read(res, [&]() -> Status {
+    Query(res, [&]() -> Status {
       MB_ASSIGN_OR_RETURN(auto t, M().Donor(donor));
       json j = ToJson(t);
       // A donor's page spans funds: the strictest of their policies applies.
@@ -775,7 +948,7 @@ class Server::Impl {
   }
 
   void StatementOf(const httplib::Request& req, httplib::Response& res) {
-    Read(res, [&]() -> Status {
+    Query(res, [&]() -> Status {
       const std::string fund = req.get_param_value("fund");
       if (fund.empty()) return Status::InvalidArgument("fund: required");
       MB_RETURN_IF_ERROR(CheckDateParam(req, "from"));
@@ -836,8 +1009,12 @@ class Server::Impl {
         for (const auto& r : by_amount) add(r);
       } else if (by_ref.empty()) {
         // A donor typing their own name: matched inside the vault, answered with the masked name only.
-        MB_ASSIGN_OR_RETURN(auto own_list, ledger_.vault().FindByName(NormalizeName(q), kNameMatchesMax));
-        const std::set<std::string> own(own_list.begin(), own_list.end());
+        auto own_list = [&] {
+          auto held = ledger_lock_.Shared();
+          return ledger_.vault().FindByName(NormalizeName(q), kNameMatchesMax);
+        }();
+        if (!own_list.ok()) return own_list.status();
+        const std::set<std::string> own(own_list->begin(), own_list->end());
         MB_ASSIGN_OR_RETURN(auto funds, M().Funds());
         for (const auto& [fund, name] : funds) {
           if (!only_fund.empty() && fund != only_fund) continue;
@@ -895,7 +1072,9 @@ class Server::Impl {
     if (policy.individuals == "anonymous") return std::string("anonymous");
     return DonorDisplay(donor);
   }
+  // Takes ledger_lock_ for its two lookups: called by queries of the read models, under models_lock_ only.
   Result<std::string> DonorDisplay(const std::string& donor) const {
+    auto held = ledger_lock_.Shared();
     MB_ASSIGN_OR_RETURN(std::string erased, ledger_.DomainRecord("x/" + donor));
     if (!erased.empty()) return std::string("erased");
     std::string shown = "anonymous";
@@ -1121,6 +1300,14 @@ class Server::Impl {
                    "too many appends by '" + who.name + "': the limit is " + Num(opt_.write_rate) +
                        " per second (burst " + Num(opt_.write_burst) + ")");
     }
+    // A multipart form has no JSON Lines in it, and the library's plain reader cannot read one (it would throw
+    // bad_function_call): refused before reading.
+    if (req.is_multipart_form_data()) {
+      res.set_header("Connection", "close");
+      return Error(res, 415, "unsupported_media_type",
+                   "send the batch as the raw body (JSON Lines, e.g. Content-Type: application/x-ndjson), not as a "
+                   "multipart form");
+    }
     auto body = ReadBody(req, reader, res);
     if (!body) return;
     auto drafts_or = ParseBatch(*body, res);
@@ -1128,12 +1315,13 @@ class Server::Impl {
     Commit(who, *drafts_or, res);
   }
 
-  // Scope check, the atomic append, the read models' catch-up and a new checkpoint.
+  // Scope check, the atomic append and a new checkpoint; the read models' catch-up follows on its own thread
+  // (CatchUpLoop), so the answer never waits for a query of the read models in flight.
   void Commit(const TokenRecord& who, const std::vector<EventDraft>& drafts, httplib::Response& res) {
     AppendContext ctx = opt_.context;
     ctx.actor = "admin:" + who.name;
     std::lock_guard one_writer(write_mu_);
-    auto lk = WriteLock();
+    auto lk = ledger_lock_.Exclusive();
     auto bad = OutOfScope(drafts, who);
     if (!bad.ok()) return Fail(res, bad.status());
     if (!bad->empty()) {
@@ -1142,23 +1330,25 @@ class Server::Impl {
     }
     auto r = ledger_.Append(drafts, ctx);
     if (!r.ok()) {
-      if (r.status().code() == Status::Code::kInvalidArgument) return Error(res, 422, "rejected", r.status().message());
-      log_->error("append by {} failed: {}", who.name, r.status().ToString());
-      return Error(res, 503, "unavailable", r.status().message());
+      if (r.status().code() == Status::Code::kInvalidArgument) return Error(res, 422, "rejected", Public(r.status().message()));
+      return Internal(res, 503, "unavailable", "append by " + who.name + " failed: " + r.status().ToString());
     }
     // Durable from here on. The read models and the checkpoint follow; if they fail, the write still stands (the
-    // read models catch up on the next open, a checkpoint is signed at the next append or start).
+    // read models catch up at the next append or start, a checkpoint is signed at the next append or start).
     json dup = json::array();
     for (const auto& d : r->duplicates) dup.push_back({{"index", d.index}, {"line", d.line}, {"existing_seq", d.existing_seq}});
     json out = {{"ok", true}, {"appended", r->appended}, {"first_seq", r->first_seq}, {"size", r->size},
                 {"duplicates", dup}, {"actor", ctx.actor}};
     if (r->appended > 0) {
-      Status s = projections_.CatchUp(ledger_);
-      if (!s.ok()) log_->error("read models did not catch up after an append: {}", s.ToString());
+      {
+        std::lock_guard c(catch_mu_);
+        committed_ = r->size;
+      }
+      catch_cv_.notify_all();
       // Readers may go on while the checkpoint is signed: it only adds a record (one writer at a time holds
       // write_mu_), and until it is stored they see the previous checkpoint, as a tlog client expects.
       lk.unlock();
-      auto shared = ReadLock();
+      auto shared = ledger_lock_.Shared();
       auto note = ledger_.SignCheckpoint();
       if (note.ok()) out["checkpoint"] = *note;
       else log_->error("signing a checkpoint after an append failed: {}", note.status().ToString());
@@ -1196,11 +1386,19 @@ class Server::Impl {
   TokenAuth auth_;
   ServeOptions opt_;
   std::shared_ptr<spdlog::logger> log_;
-  RateLimiter read_limit_, write_limit_;
-  httplib::Server svr_;
-  std::shared_mutex mu_;  // shared: reads; exclusive: an append with its catch-up and checkpoint
-  std::mutex write_mu_;   // one append (with its checkpoint) at a time
-  std::mutex turnstile_;  // taken on the way into mu_: a waiting writer holds it, so new readers queue behind it
+  RateLimiter read_limit_, write_limit_, global_limit_;
+  Front svr_;
+  mutable RwLock ledger_lock_;  // see RwLock: shared by reads, exclusive for Ledger::Append
+  mutable RwLock models_lock_;  // shared by queries of the read models, exclusive for their catch-up
+  std::mutex write_mu_;         // one append (with its checkpoint) at a time
+  std::mutex catch_mu_;         // guards committed_, caught_up_, catch_stop_
+  std::condition_variable catch_cv_;
+  uint64_t committed_;          // the log's size after the last acknowledged append
+  uint64_t caught_up_;          // the read models' position after the last catch-up
+  bool catch_stop_ = false;
+  const int64_t started_s_ = std::chrono::duration_cast<std::chrono::seconds>(
+                                 std::chrono::system_clock::now().time_since_epoch()).count();
+  std::atomic<uint64_t> incidents_{0};  // 5xx answers, numbered for their reference
   std::mutex cache_mu_;
   uint64_t cache_pos_ = UINT64_MAX;
   std::unordered_map<std::string, std::string> cache_;  // request target -> JSON body, at log position cache_pos_
