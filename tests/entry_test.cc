@@ -130,6 +130,16 @@ TEST(JsonLines, BadInputNamesLineAndField) {
     EXPECT_TRUE(r.status().IsInvalidArgument());
     EXPECT_NE(r.status().message().find(c.want), std::string::npos) << r.status().message();
   }
+  // A NUL byte anywhere in a line is refused with its place; the lines after it are not dropped (issue 14).
+  const std::string good = R"({"type":"note","idempotency_key":"k1","data":{"subject":"s","amount":1}})";
+  for (const std::string& bad : {good + std::string(1, '\0') + "trailing", std::string(1, '\0') + good,
+                                 good.substr(0, 20) + std::string(1, '\0') + good.substr(20), std::string(1, '\0')}) {
+    const std::string later = R"({"type":"note","idempotency_key":"k2","data":{"subject":"s","amount":2}})";
+    auto nul = mb::ParseJsonLines(good + "\n" + bad + "\n" + later + "\n");
+    ASSERT_FALSE(nul.ok()) << "a NUL at " << bad.find('\0');
+    EXPECT_NE(nul.status().message().find("line 2: a NUL byte (0x00) at byte " + std::to_string(bad.find('\0') + 1)),
+              std::string::npos) << nul.status().message();
+  }
   // Every bad line is listed, with its number.
   auto r = mb::ParseJsonLines(
       "{\"type\":\"note\",\"idempotency_key\":\"a\",\"data\":{\"subject\":\"s\",\"amount\":1}}\n{\n[]\n");

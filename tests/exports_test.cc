@@ -185,7 +185,9 @@ TEST_F(ExportsTest, DisbursementAndChildrenCsvTotalsEqualTheReadModels) {
     ASSERT_TRUE(h.ok());
     mb::Amount sum = 0;
     for (const auto& r : children->rows) sum += r[0] == c ? std::stoll(r[4]) : 0;
-    EXPECT_EQ(sum, mb::TotalsOf(*h).total) << c;
+    auto totals = mb::TotalsOf(*h);
+    ASSERT_TRUE(totals.ok()) << totals.status().ToString();
+    EXPECT_EQ(sum, totals->total) << c;
   }
   auto csv = ex::Csv(*snap_, ex::CsvKind::kChildren, {"F-QNG", "", ""});
   ASSERT_TRUE(csv.ok());

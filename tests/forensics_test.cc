@@ -57,31 +57,23 @@ std::vector<mb::EventDraft> Drafts(const std::vector<std::string>& lines) {
   return *d;
 }
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
 
-void WriteAll(const fs::path& p, const std::string& s) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << s;
-}
 
 // Rewrites the manifest's sizes and hashes after files were changed (what any forger would do).
 void Reseal(const fs::path& dir) {
-  json m = json::parse(ReadAll(dir / "manifest.json"));
+  json m = json::parse(mb::testing::ReadFileBytes(dir / "manifest.json"));
   json files = json::array();
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file()) continue;
     std::string rel = fs::relative(e.path(), dir).generic_string();
     if (rel == "manifest.json") continue;
-    std::string data = ReadAll(e.path());
+    std::string data = mb::testing::ReadFileBytes(e.path());
     mb::Sha256 sha;
     files.push_back({{"path", rel}, {"bytes", data.size()}, {"sha256", mb::HexEncode(sha.Digest(data))}});
   }
   std::sort(files.begin(), files.end(), [](const json& a, const json& b) { return a["path"] < b["path"]; });
   m["files"] = files;
-  WriteAll(dir / "manifest.json", m.dump(2) + "\n");
+  mb::testing::WriteFileBytes(dir / "manifest.json", m.dump(2) + "\n");
 }
 
 // The forger: a complete bundle of `drafts`, encoded exactly as the ledger does, signed with `key`.
@@ -134,7 +126,7 @@ class Forensics : public ::testing::Test {
     ASSERT_TRUE(ledger_->Append(Drafts(FundLines()), mb::AppendContext{}).ok());
     ASSERT_TRUE(ledger_->SignCheckpoint().ok());
     ASSERT_TRUE(mb::ExportBundle(*ledger_, Bundle(), 0, {}, nullptr).ok());
-    auto key = mb::SigningKey::Parse(ReadAll(dir_.Sub("ledger") + "/signing.key"));
+    auto key = mb::SigningKey::Parse(mb::testing::ReadFileBytes(dir_.Sub("ledger") + "/signing.key"));
     ASSERT_TRUE(key.ok());
     key_ = std::make_unique<mb::SigningKey>(*key);
   }
@@ -164,32 +156,32 @@ TEST_F(Forensics, HonestBundlePassesAndTheForgersEncoderIsFaithful) {
   // Without changes, the forger reproduces the ledger byte for byte: so the attacks below differ only in what
   // they change.
   Forge(dir_.Sub("same"), Drafts(FundLines()), *key_, kOrigin);
-  EXPECT_EQ(ReadAll(fs::path(dir_.Sub("same")) / "entries.bin"), ReadAll(fs::path(Bundle()) / "entries.bin"));
+  EXPECT_EQ(mb::testing::ReadFileBytes(fs::path(dir_.Sub("same")) / "entries.bin"), mb::testing::ReadFileBytes(fs::path(Bundle()) / "entries.bin"));
   EXPECT_EQ(Audit(dir_.Sub("same"), Options()), "");
 }
 
 TEST_F(Forensics, FlippedByteIsCaughtByTheManifest) {
   fs::path e = fs::path(Bundle()) / "entries.bin";
-  std::string data = ReadAll(e);
+  std::string data = mb::testing::ReadFileBytes(e);
   data[data.size() / 2] ^= 0x01;
-  WriteAll(e, data);
+  mb::testing::WriteFileBytes(e, data);
   EXPECT_NE(Audit(Bundle(), Options()).find("SHA-256 of entries.bin does not match the manifest"), std::string::npos);
 }
 
 TEST_F(Forensics, ExtraFileIsCaught) {
-  WriteAll(fs::path(Bundle()) / "reports" / "extra.json", "{}");
+  mb::testing::WriteFileBytes(fs::path(Bundle()) / "reports" / "extra.json", "{}");
   EXPECT_NE(Audit(Bundle(), Options()).find("not in the manifest"), std::string::npos);
 }
 
 TEST_F(Forensics, DroppedEntryIsCaughtByTheSequenceAndChain) {
   fs::path e = fs::path(Bundle()) / "entries.bin";
-  std::string data = ReadAll(e);
+  std::string data = mb::testing::ReadFileBytes(e);
   // Cut the 4th entry (u32 length prefixes).
   size_t off = 0;
   for (int i = 0; i < 3; ++i) off += 4 + ((uint8_t(data[off]) << 24) | (uint8_t(data[off + 1]) << 16) | (uint8_t(data[off + 2]) << 8) | uint8_t(data[off + 3]));
   size_t len = 4 + ((uint8_t(data[off]) << 24) | (uint8_t(data[off + 1]) << 16) | (uint8_t(data[off + 2]) << 8) | uint8_t(data[off + 3]));
   data.erase(off, len);
-  WriteAll(e, data);
+  mb::testing::WriteFileBytes(e, data);
   Reseal(Bundle());
   std::string msg = Audit(Bundle(), Options());
   EXPECT_NE(msg.find("entry 3: holds seq 4"), std::string::npos) << msg;
@@ -202,11 +194,11 @@ TEST_F(Forensics, ChangedAmountWithTheChainRecomputedIsCaughtByTheSignedRoot) {
   Forge(dir_.Sub("forged"), Drafts(lines), *key_, kOrigin);
   // Put back the honest checkpoint (the forger lacks the key in this attack).
   for (const char* f : {"checkpoint.note", "checkpoints/000000.note"}) {
-    WriteAll(fs::path(dir_.Sub("forged")) / f, ReadAll(fs::path(Bundle()) / f));
+    mb::testing::WriteFileBytes(fs::path(dir_.Sub("forged")) / f, mb::testing::ReadFileBytes(fs::path(Bundle()) / f));
   }
-  json m = json::parse(ReadAll(fs::path(dir_.Sub("forged")) / "manifest.json"));
-  m["root"] = json::parse(ReadAll(fs::path(Bundle()) / "manifest.json"))["root"];
-  WriteAll(fs::path(dir_.Sub("forged")) / "manifest.json", m.dump(2));
+  json m = json::parse(mb::testing::ReadFileBytes(fs::path(dir_.Sub("forged")) / "manifest.json"));
+  m["root"] = json::parse(mb::testing::ReadFileBytes(fs::path(Bundle()) / "manifest.json"))["root"];
+  mb::testing::WriteFileBytes(fs::path(dir_.Sub("forged")) / "manifest.json", m.dump(2));
   Reseal(dir_.Sub("forged"));
   std::string msg = Audit(dir_.Sub("forged"), Options());
   EXPECT_NE(msg.find("the signed checkpoint says"), std::string::npos) << msg;
@@ -220,13 +212,13 @@ TEST_F(Forensics, HistoryRewrittenAndResignedPassesAloneButNotAgainstATrustedChe
   EXPECT_EQ(Audit(dir_.Sub("forged"), Options()), "");
   // An inspector who kept the honest checkpoint sees the fork.
   auto o = Options();
-  o.trusted_checkpoint = ReadAll(fs::path(Bundle()) / "checkpoint.note");
+  o.trusted_checkpoint = mb::testing::ReadFileBytes(fs::path(Bundle()) / "checkpoint.note");
   std::string msg = Audit(dir_.Sub("forged"), o);
   EXPECT_NE(msg.find("FORK"), std::string::npos) << msg;
   // A witness cosigned the honest checkpoint; the forged one has no cosignature by it.
   auto witness = mb::SigningKey::Generate("witness.example/w1", mb::kSigTypeCosignatureV1);
   ASSERT_TRUE(witness.ok());
-  auto honest = mb::ParseNote(ReadAll(fs::path(Bundle()) / "checkpoint.note"));
+  auto honest = mb::ParseNote(mb::testing::ReadFileBytes(fs::path(Bundle()) / "checkpoint.note"));
   ASSERT_TRUE(honest.ok());
   auto cosig = mb::Cosign(honest->text, *witness, 1'700'000'100);
   ASSERT_TRUE(cosig.ok());
@@ -252,9 +244,9 @@ TEST_F(Forensics, RewrittenHistoryThatBreaksAnInvariantIsCaughtEvenWhenResigned)
 
 TEST_F(Forensics, DoctoredReportIsCaughtByRecomputation) {
   fs::path r = fs::path(Bundle()) / "reports" / "reports.json";
-  json j = json::parse(ReadAll(r));
+  json j = json::parse(mb::testing::ReadFileBytes(r));
   j["programmes"][0]["disbursed"] = 4'000'000;  // hides a payment
-  WriteAll(r, j.dump(1));
+  mb::testing::WriteFileBytes(r, j.dump(1));
   Reseal(Bundle());
   std::string msg = Audit(Bundle(), Options());
   EXPECT_NE(msg.find("reports.programmes[0].disbursed: published 4000000, recomputed 5000000"), std::string::npos) << msg;
@@ -280,7 +272,7 @@ TEST_F(Forensics, ForkShownToTwoInspectorsIsCaughtOnlyByComparingCheckpoints) {
   EXPECT_EQ(Audit(dir_.Sub("b"), Options()), "");
   // Inspector A's checkpoint shown to inspector B's verifier (or a witness holding A's): a fork.
   auto o = Options();
-  o.trusted_checkpoint = ReadAll(fs::path(dir_.Sub("a")) / "checkpoint.note");
+  o.trusted_checkpoint = mb::testing::ReadFileBytes(fs::path(dir_.Sub("a")) / "checkpoint.note");
   EXPECT_NE(Audit(dir_.Sub("b"), o).find("FORK"), std::string::npos);
 }
 
@@ -297,18 +289,18 @@ TEST_F(Forensics, IncrementalBundleChecksItsCompactRangeAndExtendsTheBase) {
   auto o = Options();
   EXPECT_EQ(Audit(dir_.Sub("inc"), o), "");  // structure only
   o.base_dir = Bundle();
-  o.trusted_checkpoint = ReadAll(fs::path(Bundle()) / "checkpoint.note");
+  o.trusted_checkpoint = mb::testing::ReadFileBytes(fs::path(Bundle()) / "checkpoint.note");
   auto r = mb::AuditBundle(dir_.Sub("inc"), o);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->reports_checked);
   EXPECT_TRUE(r->bundle.domain_checked);
   // A tampered compact range does not hash to the signed root of the older size.
   fs::path c = fs::path(dir_.Sub("inc")) / "proof" / "compact.json";
-  json j = json::parse(ReadAll(c));
+  json j = json::parse(mb::testing::ReadFileBytes(c));
   std::string node = j["nodes"][0];
   node[0] = node[0] == 'A' ? 'B' : 'A';
   j["nodes"][0] = node;
-  WriteAll(c, j.dump());
+  mb::testing::WriteFileBytes(c, j.dump());
   Reseal(dir_.Sub("inc"));
   EXPECT_NE(Audit(dir_.Sub("inc"), Options()).find("compact.json does not hash to the signed root"), std::string::npos);
   // --from-size must be a signed checkpoint size.
@@ -387,20 +379,20 @@ class HostileBundle : public Forensics {};
 // Found by review: hostile bundles must give a clear failure, never a crash, a hang or a pass.
 TEST_F(HostileBundle, ReportKeysThatLookLikePathsDoNotCrash) {
   fs::path r = fs::path(Bundle()) / "reports" / "reports.json";
-  json j = json::parse(ReadAll(r));
+  json j = json::parse(mb::testing::ReadFileBytes(r));
   j["balances["] = 1;
-  WriteAll(r, j.dump());
+  mb::testing::WriteFileBytes(r, j.dump());
   Reseal(Bundle());
   EXPECT_NE(Audit(Bundle(), Options()).find("published report differs"), std::string::npos);
 }
 
 TEST_F(HostileBundle, DeeplyNestedReportsAreRefused) {
   fs::path r = fs::path(Bundle()) / "reports" / "reports.json";
-  json j = json::parse(ReadAll(r));
+  json j = json::parse(mb::testing::ReadFileBytes(r));
   std::string deep = std::string(100000, '[') + std::string(100000, ']');
   std::string text = j.dump();
   text.insert(text.size() - 1, ",\"x\":" + deep);
-  WriteAll(r, text);
+  mb::testing::WriteFileBytes(r, text);
   Reseal(Bundle());
   EXPECT_FALSE(Audit(Bundle(), Options()).empty());
 }
@@ -412,9 +404,9 @@ TEST_F(HostileBundle, SymlinksAreRefused) {
 
 TEST_F(HostileBundle, ReportsAsOfFollowsTheLogNotTheManifest) {
   // An earlier month (before any arrears) with reports recomputed for it: refused all the same.
-  json m = json::parse(ReadAll(fs::path(Bundle()) / "manifest.json"));
+  json m = json::parse(mb::testing::ReadFileBytes(fs::path(Bundle()) / "manifest.json"));
   m["reports_as_of"] = "2000-01";
-  WriteAll(fs::path(Bundle()) / "manifest.json", m.dump(2));
+  mb::testing::WriteFileBytes(fs::path(Bundle()) / "manifest.json", m.dump(2));
   Reseal(Bundle());
   EXPECT_NE(Audit(Bundle(), Options()).find("reports_as_of"), std::string::npos);
 }
@@ -423,15 +415,15 @@ TEST_F(HostileBundle, CheckpointBeyondTheBundleIsRefused) {
   mb::Checkpoint cp{kOrigin, ledger_->size() + 5, mb::Hash{}, {}};
   mb::SignedNote note{cp.Body(), {}};
   ASSERT_TRUE(mb::SignNote(note, *key_).ok());
-  WriteAll(fs::path(Bundle()) / "checkpoints" / "000009.note", note.Format());
+  mb::testing::WriteFileBytes(fs::path(Bundle()) / "checkpoints" / "000009.note", note.Format());
   Reseal(Bundle());
   EXPECT_NE(Audit(Bundle(), Options()).find("in a bundle of size"), std::string::npos);
 }
 
 TEST_F(HostileBundle, DuplicateManifestEntriesAreRefused) {
-  json m = json::parse(ReadAll(fs::path(Bundle()) / "manifest.json"));
+  json m = json::parse(mb::testing::ReadFileBytes(fs::path(Bundle()) / "manifest.json"));
   m["files"].push_back(m["files"][0]);
-  WriteAll(fs::path(Bundle()) / "manifest.json", m.dump(2));
+  mb::testing::WriteFileBytes(fs::path(Bundle()) / "manifest.json", m.dump(2));
   EXPECT_NE(Audit(Bundle(), Options()).find("listed once each"), std::string::npos);
 }
 

@@ -22,19 +22,13 @@ using mb::testing::TempDir;
 
 namespace {
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Every (file, needle) where a file under `dir` holds the needle's bytes.
 std::vector<std::string> Hits(const std::string& dir, const std::vector<std::string>& needles) {
   std::vector<std::string> hits;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file()) continue;
-    const std::string bytes = ReadAll(e.path());
+    const std::string bytes = mb::testing::ReadFileBytes(e.path());
     for (const auto& n : needles) {
       if (bytes.find(n) != std::string::npos) hits.push_back(e.path().string() + ": " + n);
     }
@@ -384,7 +378,7 @@ TEST(AccessJournal, AnEditedLineBreaksTheChain) {
   ASSERT_EQ(all->size(), 3u);
   EXPECT_EQ((*all)[1].subject, "D-1");
   const std::string path = dir.Sub(mb::kJournalFile);
-  const std::string original = ReadAll(path);
+  const std::string original = mb::testing::ReadFileBytes(path);
   for (const std::string& needle : {std::string("D-0"), std::string("D-1"), std::string("D-2")}) {
     std::string edited = original;
     edited.replace(edited.find(needle), needle.size(), "D-7");

@@ -356,7 +356,9 @@ TEST(Projections, DonorTraceProgrammeReportAndStatementByHand) {
 
   auto history = m.ChildHistory("C");
   ASSERT_TRUE(history.ok());
-  mb::ChildTotals totals = mb::TotalsOf(*history);
+  auto totals_or = mb::TotalsOf(*history);
+  ASSERT_TRUE(totals_or.ok()) << totals_or.status().ToString();
+  mb::ChildTotals& totals = *totals_or;
   EXPECT_EQ(totals.total, 55);
   EXPECT_EQ(totals.by_programme[""], 30);
   EXPECT_EQ(totals.by_programme["P"], 25);
@@ -367,4 +369,48 @@ TEST(Projections, MaskAccountNumbers) {
   EXPECT_EQ(mb::MaskAccountNumbers("ung ho 500000 dong"), "ung ho 500000 dong");  // amounts (< 8 digits) stay
   EXPECT_EQ(mb::MaskAccountNumbers("12345678"), "****5678");
   EXPECT_EQ(mb::MaskAccountNumbers(""), "");
+}
+
+// Money never wraps (issue 14, point 5): a donor who gave 2^62 + 1 to each of two funds, a child paid twice that,
+// and sponsorships owing it, give an error naming the sum, never a negative total.
+TEST(Projections, SumsBeyondTwoToTheSixtyThreeAreRefusedNotWrapped) {
+  mb::testing::TempDir dir;
+  auto ledger = NewLedger(dir);
+  int key = 0;
+  const int64_t big = (int64_t{1} << 62) + 1;
+  auto cash = [&](const std::string& ref) { return json{{"channel", "bank"}, {"bank_ref", ref}, {"amount", big}}; };
+  std::string lines =
+      Line(&key, "fund_opened", {{"fund", "F"}, {"name", "n"}, {"organisation", "o"}, {"currency", "VND"}}) +
+      Line(&key, "fund_opened", {{"fund", "G"}, {"name", "n"}, {"organisation", "o"}, {"currency", "VND"}}) +
+      Line(&key, "donor_registered", {{"donor", "A"}, {"display_name", "Công ty A"}, {"kind", "organisation"}}) +
+      Line(&key, "donation_received", {{"fund", "F"}, {"donor", "A"}, {"value_date", "2023-11-01"}, {"cash", cash("FT1")}}) +
+      Line(&key, "donation_received", {{"fund", "G"}, {"donor", "A"}, {"value_date", "2023-11-01"}, {"cash", cash("FT2")}}) +
+      Line(&key, "child_registered", {{"child", "C"}, {"birth_month", "2012-01"}, {"area", "51"}, {"categories", {"abandoned"}}}) +
+      Line(&key, "disbursement", {{"fund", "F"}, {"child", "C"}, {"kind", "gift"}, {"amount", big}, {"method", "cash"}}) +
+      Line(&key, "disbursement", {{"fund", "G"}, {"child", "C"}, {"kind", "gift"}, {"amount", big}, {"method", "cash"}});
+  auto drafts = mb::ParseJsonLines(lines);
+  ASSERT_TRUE(drafts.ok()) << drafts.status().ToString();
+  auto appended = ledger->Append(*drafts, {});
+  ASSERT_TRUE(appended.ok()) << appended.status().ToString();
+  auto p = mb::Projections::Open(*ledger, dir.Sub("p"), mb::testing::NullLogger());
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const mb::ReadModels& m = (*p)->models();
+  auto trace = m.Donor("A");
+  ASSERT_FALSE(trace.ok()) << "given " << trace->given;
+  EXPECT_NE(trace.status().message().find("donor 'A'"), std::string::npos) << trace.status().ToString();
+  auto history = m.ChildHistory("C");
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  auto totals = mb::TotalsOf(*history);
+  ASSERT_FALSE(totals.ok()) << "total " << totals->total;
+  EXPECT_NE(totals.status().message().find("the child's total paid"), std::string::npos) << totals.status().ToString();
+  // Compliance over rows that owe more than 2^63-1 together.
+  std::vector<mb::SponsorshipRow> rows(2);
+  for (auto& r : rows) r.owed = r.committed = big;
+  auto c = mb::ComplianceOf(rows, "2024-01");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("owed"), std::string::npos) << c.status().ToString();
+  rows.pop_back();
+  auto one = mb::ComplianceOf(rows, "2024-01");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->owed, big);
 }

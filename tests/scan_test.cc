@@ -224,6 +224,7 @@ void ScanServer(mb::Ledger& l, const std::string& dir, const std::vector<std::st
   o.port = 0;
   o.read_rate = 0;
   o.write_rate = 0;
+  o.global_rate = 0;  // thousands of requests in a few seconds, from one test
   o.threads = 4;
   mb::serve::Server server(l, **projections, dir + "/tokens.json", o, mb::testing::NullLogger());
   ASSERT_TRUE(server.Bind().ok());

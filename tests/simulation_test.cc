@@ -220,12 +220,22 @@ TEST(Simulation, DiskFullFailsCleanlyAndAppendingWorksWhenSpaceIsBack) {
   EXPECT_NE(r.status().message().find("no space"), std::string::npos) << r.status().ToString();
   EXPECT_EQ((*l)->size(), 100u);  // nothing partial visible
   fs->ClearFaults();
+  // Space is back: the same ledger, still open (a server), takes the batch without a restart.
+  auto retry = (*l)->Append(mb::testing::Events(50, "b"), {});
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();  // NOLINT
+  EXPECT_EQ(retry->appended, 50u);
+  EXPECT_EQ((*l)->size(), 150u);
+  EXPECT_TRUE((*l)->Verify({}, nullptr).ok());
+  // Full again, then closed while refused: the next open finds exactly the acknowledged entries.
+  fs->FailWritesAfter(0, /*no_space=*/true);
+  EXPECT_FALSE((*l)->Append(mb::testing::Events(50, "c"), {}).ok());
+  fs->ClearFaults();
   l->reset();
   auto again = mb::Ledger::Open(dir.Sub("l"), mb::testing::NullLogger(), o);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
-  EXPECT_EQ((*again)->size(), 100u);
-  ASSERT_TRUE((*again)->Append(mb::testing::Events(50, "b"), {}).ok());  // the same batch, now with space
   EXPECT_EQ((*again)->size(), 150u);
+  ASSERT_TRUE((*again)->Append(mb::testing::Events(50, "c"), {}).ok());  // the same batch, now with space
+  EXPECT_EQ((*again)->size(), 200u);
   EXPECT_TRUE((*again)->Verify({}, nullptr).ok());
 }
 

@@ -1,5 +1,8 @@
 #include "test_util.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <rocksdb/db.h>
 #include <unistd.h>
 
@@ -70,6 +73,18 @@ std::string DumpStore(const std::string& ledger_dir) {
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
   delete db;
   return out;
+}
+
+std::string ReadFileBytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFileBytes(const std::filesystem::path& p, const std::string& bytes) {
+  std::ofstream out(p, std::ios::binary | std::ios::trunc);
+  out << bytes;
 }
 
 }  // namespace minhbach::testing

@@ -36,4 +36,8 @@ LedgerOptions FixedClock();
 // Every key/value of every column family of the store in `dir`, for byte-for-byte comparison.
 std::string DumpStore(const std::string& ledger_dir);
 
+// A whole file's bytes, and a file replaced by bytes (for tampering and crash states).
+std::string ReadFileBytes(const std::filesystem::path& p);
+void WriteFileBytes(const std::filesystem::path& p, const std::string& bytes);
+
 }  // namespace minhbach::testing

@@ -20,17 +20,7 @@ using mb::testing::TempDir;
 
 namespace {
 
-std::string ReadAll(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
-void WriteAll(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
 
 mb::LedgerOptions ReadOnly() {
   mb::LedgerOptions o;
@@ -85,16 +75,16 @@ TEST(Crc32c, KnownValues) {
 }
 
 TEST_F(VaultFileTest, ATornLastWriteIsCutAndTheRestKept) {
-  const std::string whole = ReadAll(File());
+  const std::string whole = mb::testing::ReadFileBytes(File());
   ledger_.reset();
   // Every cut inside a batch frame written after the file's end, as a crash in the middle of its write leaves
   // it: the frame is ignored, a writable open cuts it, and every earlier record is still there.
   const std::string frame = whole.substr(whole.size() - 200);  // the tail of the second frame, as fake new bytes
   for (size_t keep : {size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{100}, size_t{199}}) {
-    WriteAll(File(), whole + frame.substr(0, keep));
+    mb::testing::WriteFileBytes(File(), whole + frame.substr(0, keep));
     auto l = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger());
     ASSERT_TRUE(l.ok()) << keep << ": " << l.status().ToString();
-    EXPECT_EQ(ReadAll(File()), whole) << "cut at " << keep;
+    EXPECT_EQ(mb::testing::ReadFileBytes(File()), whole) << "cut at " << keep;
     auto d4 = (*l)->vault().ForSubject("D-4");
     ASSERT_TRUE(d4.ok());
     EXPECT_EQ(d4->size(), 2u);
@@ -103,9 +93,9 @@ TEST_F(VaultFileTest, ATornLastWriteIsCutAndTheRestKept) {
 
 TEST_F(VaultFileTest, APayloadTornInTheLastFrameDropsThatFrameOnly) {
   ledger_.reset();
-  std::string bytes = ReadAll(File());
+  std::string bytes = mb::testing::ReadFileBytes(File());
   bytes[bytes.size() - 3] ^= 0x01;  // inside the last payload of the last frame: its slots are whole
-  WriteAll(File(), bytes);
+  mb::testing::WriteFileBytes(File(), bytes);
   // The log has entries 3 and 4 whose records are now dropped; nothing else is lost, and the open says so.
   auto l = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger());
   ASSERT_TRUE(l.ok()) << l.status().ToString();
@@ -119,38 +109,38 @@ TEST_F(VaultFileTest, APayloadTornInTheLastFrameDropsThatFrameOnly) {
 
 TEST_F(VaultFileTest, DamageBeforeTheLastFrameIsRefusedWithItsPlace) {
   ledger_.reset();
-  const std::string whole = ReadAll(File());
+  const std::string whole = mb::testing::ReadFileBytes(File());
   // The first batch frame follows the 64-byte format frame: flip a byte of its slots, then of its payloads.
   for (size_t at : {size_t{64 + 16 + 3}, size_t{64 + 16 + 3 * 24 + 10}}) {
     std::string bytes = whole;
     bytes[at] ^= 0x40;
-    WriteAll(File(), bytes);
+    mb::testing::WriteFileBytes(File(), bytes);
     auto l = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger());
     ASSERT_FALSE(l.ok()) << at;
     EXPECT_TRUE(l.status().IsCorruption()) << l.status().ToString();
     EXPECT_NE(l.status().message().find("damaged"), std::string::npos) << l.status().ToString();
-    EXPECT_EQ(ReadAll(File()), bytes) << "a refused open must not change the file";
+    EXPECT_EQ(mb::testing::ReadFileBytes(File()), bytes) << "a refused open must not change the file";
   }
-  WriteAll(File(), whole);
+  mb::testing::WriteFileBytes(File(), whole);
   std::string secret = whole;
   secret[16 + 16 + 5] ^= 0x01;  // the pseudonym secret
-  WriteAll(File(), secret);
+  mb::testing::WriteFileBytes(File(), secret);
   auto l = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger());
   ASSERT_FALSE(l.ok());
   EXPECT_NE(l.status().message().find("pseudonym secret"), std::string::npos) << l.status().ToString();
 }
 
 TEST_F(VaultFileTest, AnErasureInterruptedBeforeTheZerosIsCompletedAtOpen) {
-  const std::string before = ReadAll(File());
+  const std::string before = mb::testing::ReadFileBytes(File());
   auto er = ledger_->Erase("D-2", "Yêu cầu xóa dữ liệu", ctx_);
   ASSERT_TRUE(er.ok()) << er.status().ToString();
   ledger_.reset();
   // As if the process had stopped after the erasure frame was synced but before any zero was written: the
   // file's old bytes, then the erasure frame.
-  const std::string after = ReadAll(File());
+  const std::string after = mb::testing::ReadFileBytes(File());
   ASSERT_GT(after.size(), before.size());
-  WriteAll(File(), before + after.substr(before.size()));
-  ASSERT_NE(ReadAll(File()).find("Nguyễn Văn Số 2"), std::string::npos);
+  mb::testing::WriteFileBytes(File(), before + after.substr(before.size()));
+  ASSERT_NE(mb::testing::ReadFileBytes(File()).find("Nguyễn Văn Số 2"), std::string::npos);
   {
     auto ro = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger(), ReadOnly());
     ASSERT_TRUE(ro.ok()) << ro.status().ToString();
@@ -160,7 +150,7 @@ TEST_F(VaultFileTest, AnErasureInterruptedBeforeTheZerosIsCompletedAtOpen) {
   }
   auto l = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger());
   ASSERT_TRUE(l.ok()) << l.status().ToString();
-  const std::string healed = ReadAll(File());
+  const std::string healed = mb::testing::ReadFileBytes(File());
   EXPECT_EQ(healed.find("Nguyễn Văn Số 2"), std::string::npos);
   EXPECT_EQ(healed.find("0101001221002"), std::string::npos);
   EXPECT_EQ(healed, after);  // the same bytes as the erasure that was not interrupted
@@ -190,7 +180,7 @@ TEST_F(VaultFileTest, AfterAnErasureALaterNamesakeIsRecognised) {
 }
 
 TEST_F(VaultFileTest, ARefusedBatchLeavesTheFileByteForByte) {
-  const std::string before = ReadAll(File());
+  const std::string before = mb::testing::ReadFileBytes(File());
   // 300 events (sealed on the helper thread, the vault's frame written beside the checks), the last breaking a
   // rule: the frame is written, then cut.
   std::string jsonl;
@@ -203,7 +193,7 @@ TEST_F(VaultFileTest, ARefusedBatchLeavesTheFileByteForByte) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("line 300"), std::string::npos) << r.status().ToString();
   EXPECT_EQ(ledger_->size(), size);
-  EXPECT_EQ(ReadAll(File()), before);
+  EXPECT_EQ(mb::testing::ReadFileBytes(File()), before);
   // And the same batch without the bad line goes in whole.
   drafts->pop_back();
   auto ok = ledger_->Append(*drafts, ctx_);
@@ -236,7 +226,7 @@ TEST_F(VaultFileTest, AReaderBesideAWriterSeesTheFileAtItsFirstQuestion) {
 TEST_F(VaultFileTest, AnOldRocksDbVaultIsRefusedWithItsFormat) {
   ledger_.reset();
   fs::remove(File());
-  WriteAll(fs::path(dir_.path()) / mb::kVaultDirName / "CURRENT", "MANIFEST-000005\n");
+  mb::testing::WriteFileBytes(fs::path(dir_.path()) / mb::kVaultDirName / "CURRENT", "MANIFEST-000005\n");
   auto l = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger());
   ASSERT_FALSE(l.ok());
   EXPECT_NE(l.status().message().find("minhbach-vault-1"), std::string::npos) << l.status().ToString();
@@ -247,12 +237,12 @@ TEST_F(VaultFileTest, RandomTornTailsNeverLoseAnAcknowledgedRecord) {
   std::printf("seed %u\n", seed);
   std::mt19937 rng(seed);
   ledger_.reset();
-  const std::string whole = ReadAll(File());
+  const std::string whole = mb::testing::ReadFileBytes(File());
   for (int round = 0; round < 50; ++round) {
     // Garbage of random length and content after the last whole frame (a torn write of any shape).
     std::string tail(1 + rng() % 300, '\0');
     for (char& c : tail) c = static_cast<char>(rng());
-    WriteAll(File(), whole + tail);
+    mb::testing::WriteFileBytes(File(), whole + tail);
     auto l = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger());
     ASSERT_TRUE(l.ok()) << "seed " << seed << " round " << round << ": " << l.status().ToString();
     for (const char* d : {"D-1", "D-2", "D-3", "D-4"}) {
@@ -260,6 +250,6 @@ TEST_F(VaultFileTest, RandomTornTailsNeverLoseAnAcknowledgedRecord) {
       ASSERT_TRUE(recs.ok());
       EXPECT_EQ(recs->size(), 2u) << "seed " << seed << " " << d;
     }
-    EXPECT_EQ(ReadAll(File()), whole) << "seed " << seed;
+    EXPECT_EQ(mb::testing::ReadFileBytes(File()), whole) << "seed " << seed;
   }
 }

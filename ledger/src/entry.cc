@@ -347,6 +347,11 @@ Result<EventDraft> ParseJsonLine(std::string_view line, size_t line_no) {
   if (line.size() > kJsonLineBytesMax) {
     return msg_at(std::to_string(line.size()) + " bytes, a line may have at most " + std::to_string(kJsonLineBytesMax));
   }
+  // A NUL ends the JSON parser's input early (nlohmann reads it as the end), which would drop the rest of the
+  // line without a word. JSON text never holds one raw, so it is an error, named.
+  if (const size_t nul = line.find('\0'); nul != std::string_view::npos) {
+    return msg_at("a NUL byte (0x00) at byte " + std::to_string(nul + 1) + " of the line: JSON text holds none");
+  }
   // Duplicate keys are rejected: {"amount":1,"amount":2} has no single meaning.
   std::vector<std::set<std::string>> seen;
   std::string dup;
@@ -448,7 +453,7 @@ Result<std::vector<EventDraft>> ParseJsonLines(std::string_view input) {
     pos = nl == std::string_view::npos ? input.size() : nl + 1;
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    if (line.find_first_not_of(" \t") == std::string_view::npos && line.find('\0') == std::string_view::npos) continue;
     auto d = ParseJsonLine(line, line_no);
     if (!d.ok()) {
       if (++error_count <= kJsonErrorsMax) errors += (errors.empty() ? "" : "\n") + d.status().message();

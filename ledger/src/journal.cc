@@ -1,5 +1,7 @@
 #include "minhbach/journal.h"
 
+#include "file_io.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -34,16 +36,6 @@ std::string LineOf(const JournalRecord& r, const std::string& prev) {
   nlohmann::ordered_json j = {{"n", r.n}, {"at", r.at}, {"who", r.who}, {"role", r.role}, {"subject", r.subject},
                               {"what", r.what}, {"why", r.why}, {"prev", prev}};
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-Status WriteAll(int fd, const std::string& s, const std::string& path) {
-  size_t done = 0;
-  while (done < s.size()) {
-    ssize_t w = ::write(fd, s.data() + done, s.size() - done);
-    if (w < 0) return Status::IOError("writing " + path);
-    done += static_cast<size_t>(w);
-  }
-  return Status::Ok();
 }
 
 // The last line's number and hash, from the journal itself (checked as it is read).
@@ -111,23 +103,10 @@ Status JournalAppend(const std::string& ledger_dir, JournalRecord r) {
   r.at = NowUtc();
   const std::string line = LineOf(r, head.hash);
   MB_RETURN_IF_ERROR(WriteAll(fd, line + "\n", path));
-  if (::fsync(fd) != 0) return Status::IOError("syncing " + path);
+  MB_RETURN_IF_ERROR(SyncData(fd, path));
   Sha256 sha;
   const std::string head_path = (fs::path(ledger_dir) / kJournalHeadFile).string();
-  const std::string tmp = head_path + ".tmp";
-  int hfd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (hfd < 0) return Status::IOError("opening " + tmp);
-  Status w = WriteAll(hfd, std::to_string(r.n) + " " + HexEncode(sha.Digest(line)) + "\n", tmp);
-  if (w.ok() && ::fsync(hfd) != 0) w = Status::IOError("syncing " + tmp);
-  ::close(hfd);
-  MB_RETURN_IF_ERROR(w);
-  if (std::rename(tmp.c_str(), head_path.c_str()) != 0) return Status::IOError("renaming " + tmp);
-  int dfd = ::open(ledger_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    const int synced = ::fsync(dfd);
-    ::close(dfd);
-    if (synced != 0) return Status::IOError("syncing " + ledger_dir);
-  }
+  MB_RETURN_IF_ERROR(ReplaceFileDurably(head_path, std::to_string(r.n) + " " + HexEncode(sha.Digest(line)) + "\n", 0600));
   return Status::Ok();
 }
 

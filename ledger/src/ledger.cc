@@ -18,6 +18,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "file_io.h"
 #include "ledger_impl.h"
 #include "minhbach/text.h"
 #include "minhbach/privacy.h"
@@ -55,7 +56,15 @@ Ledger::Impl::~Impl() {
     // A writer leaves its memtables in table files: otherwise every later open, read-only ones included,
     // replays the whole write-ahead log (0.6 s per command at 100,000 entries). Everything was already durable
     // through the synced WAL; a failure here only costs the next open that replay.
-    if (!options.read_only) {
+    if (!options.read_only && broken.ok()) {  // a broken ledger leaves its store to the next open's recovery
+      // Every append was synced: the anchor may now say that the last batch is durable, so that the next open
+      // tells the loss of that batch from a crash before its sync (anchor.h).
+      AnchorState closed = anchor.state();
+      if (anchor.is_open() && (closed.from_size != size || closed.to_size != size)) {
+        closed.from_size = closed.to_size = size;
+        closed.from_leaf = closed.to_leaf = last_leaf;
+        if (Status a = anchor.Write(closed, options.sync); !a.ok() && log) log->warn("anchoring at close: {}", a.ToString());
+      }
       rocksdb::FlushOptions fo;
       fo.wait = true;
       rocksdb::Status f = db->Flush(fo, handles);
@@ -113,33 +122,6 @@ class StoreNodes : public NodeSource {
   std::map<TileId, Tile> cache_;
 };
 
-Status WriteFileDurably(const fs::path& path, const std::string& content, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return Status::IOError("creating " + path.string() + ": " + std::strerror(errno));
-  size_t done = 0;
-  while (done < content.size()) {
-    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::close(fd);
-      return Status::IOError("writing " + path.string() + ": " + std::strerror(e));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
-    int e = errno;
-    ::close(fd);
-    return Status::IOError("syncing " + path.string() + ": " + std::strerror(e));
-  }
-  ::close(fd);
-  int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
-}
 
 Result<std::string> ReadSmallFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -173,22 +155,18 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(const LedgerOptions& o) {
           {kCfState, base}};
 }
 
-// RocksDB's buffer of a WAL file (writable_file_max_buffer_size) and the largest batch whose WAL record is sure
-// to stay in it (CommitBatch): the record adds 7 bytes per 32 KiB block and a 12-byte header.
-constexpr size_t kWalBufferBytes = size_t{1} << 20;
-constexpr size_t kOverlapWriteMax = kWalBufferBytes - (kWalBufferBytes >> 3);
-// The exit code of a fail-stop (docs/cli.md: 3 is an I/O error).
-constexpr int kExitFailStop = 3;
+constexpr int kResumeTries = 50;  // RecoverStore: 1 s of waiting for RocksDB's own recovery
 
 rocksdb::DBOptions DbOptions() {
   rocksdb::DBOptions o;
   o.paranoid_checks = true;  // "most workloads value data correctness over availability"
-  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Only an incomplete last record (a write cut by a crash) is forgiven; damage before it fails the open instead of
+  // replaying the log to the point before it (which silently dropped acknowledged batches: issue 14).
+  o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   o.max_background_jobs = 2;
   o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   o.keep_log_file_num = 4;
-  o.manual_wal_flush = true;  // Append writes the WAL out only once the vault is durable (CommitBatch)
-  o.writable_file_max_buffer_size = kWalBufferBytes;
+  o.bgerror_resume_retry_interval = 100'000;  // µs: after a full disk, RocksDB retries its recovery this often
   return o;
 }
 
@@ -246,10 +224,12 @@ Status LoadTail(Ledger::Impl& impl) {
 
 Status LoadTailChecked(Ledger::Impl& impl) {
   MB_ASSIGN_OR_RETURN(std::string format, impl.Get(impl.meta, kMetaFormat, "format record"));
-  if (format == "minhbach-ledger-1" || format == "minhbach-ledger-2" || format == "minhbach-ledger-3") {
+  if (format == "minhbach-ledger-1" || format == "minhbach-ledger-2" || format == "minhbach-ledger-3" ||
+      format == "minhbach-ledger-4") {
     return Status::InvalidArgument("ledger format '" + format + "' is older than this build's ('" +
-                                   std::string(kFormatVersion) + "': personal data now lives in a vault beside "
-                                   "the log); there is no migration: make a new ledger and append its events again");
+                                   std::string(kFormatVersion) + "': personal data in a vault file beside the log, "
+                                   "and an anchor that guards the store); there is no migration: make a new ledger "
+                                   "and append its events again");
   }
   if (format != kFormatVersion) return Status::Corruption("unknown ledger format '" + format + "'");
   MB_ASSIGN_OR_RETURN(impl.origin, impl.Get(impl.meta, kMetaOrigin, "origin record"));
@@ -619,8 +599,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const std
     return Status::InvalidArgument("a ledger already exists in " + dir);
   }
   MB_ASSIGN_OR_RETURN(SigningKey key, SigningKey::Generate(origin));
-  MB_RETURN_IF_ERROR(WriteFileDurably(fs::path(dir) / kSigningKeyFile, key.ToString() + "\n", 0600));
-  MB_RETURN_IF_ERROR(WriteFileDurably(fs::path(dir) / kVerifierKeyFile, key.verifier().ToString() + "\n", 0644));
+  MB_RETURN_IF_ERROR(WriteNewFileDurably((fs::path(dir) / kSigningKeyFile).string(), key.ToString() + "\n", 0600));
+  MB_RETURN_IF_ERROR(WriteNewFileDurably((fs::path(dir) / kVerifierKeyFile).string(), key.verifier().ToString() + "\n", 0644));
 
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
@@ -637,6 +617,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const std
   rocksdb::WriteOptions wo;
   wo.sync = true;
   MB_RETURN_IF_ERROR(FromRocks(impl->db->Write(wo, &wb), "initialising ledger"));
+  MB_ASSIGN_OR_RETURN(impl->anchor, Anchor::Create(dir));
   impl->origin = origin;
   impl->verifier = key.verifier();
   if (!impl->options.clock) impl->options.clock = SystemClockMicros;
@@ -654,16 +635,36 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared
   impl->log = std::move(log);
   impl->options = std::move(options);
   if (!impl->options.clock) impl->options.clock = SystemClockMicros;
+  // The anchor first: a reader beside a live writer then reads the store at a later moment than the anchor,
+  // never an earlier one (the writer's anchor runs at most one batch ahead of its store, anchor.h).
+  MB_ASSIGN_OR_RETURN(impl->anchor, Anchor::Open(dir, impl->options.read_only));
   MB_RETURN_IF_ERROR(OpenDb(*impl, /*create=*/false));
   MB_RETURN_IF_ERROR(LoadTail(*impl).WithContext("opening ledger " + dir));
-  MB_ASSIGN_OR_RETURN(impl->vault, Vault::Open(dir, impl->log, impl->options.read_only));
-  if (!impl->options.read_only) {
+  std::unique_ptr<Ledger> ledger(new Ledger(std::move(impl)));
+  Impl& m = *ledger->impl_;
+  // Before anything is changed (the vault's clean-up below goes by the store's size): a store that lost
+  // acknowledged entries is refused here.
+  MB_RETURN_IF_ERROR(ledger->CheckAnchor().WithContext("opening ledger " + dir));
+  MB_ASSIGN_OR_RETURN(m.vault, Vault::Open(dir, m.log, m.options.read_only));
+  if (!m.options.read_only) {
     // Records of an append that crashed between the vault's write and the log's name entries the log never got.
-    MB_ASSIGN_OR_RETURN(size_t dropped, impl->vault->DropFrom(impl->size));
-    if (dropped > 0) impl->log->warn("removed vault records of {} entries beyond the log (an interrupted append)", dropped);
+    MB_ASSIGN_OR_RETURN(size_t dropped, m.vault->DropFrom(m.size));
+    if (dropped > 0) m.log->warn("removed vault records of {} entries beyond the log (an interrupted append)", dropped);
   }
-  impl->log->debug("opened ledger {} at size {}", dir, impl->size);
-  return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
+  m.log->debug("opened ledger {} at size {}", dir, m.size);
+  return ledger;
+}
+
+Status Ledger::CheckAnchor() const {
+  const Impl& m = *impl_;
+  MB_ASSIGN_OR_RETURN(auto checkpoints, Checkpoints());
+  return minhbach::CheckAnchor(
+      m.anchor.state(), m.size, m.last_leaf, checkpoints.size(),
+      [&](uint64_t i) -> Result<Hash> {
+        MB_ASSIGN_OR_RETURN(std::string bytes, GetEntry(i));
+        return m.sha.Leaf(bytes);
+      },
+      [&](uint64_t n) { return RootAt(n); });
 }
 
 const std::string& Ledger::origin() const { return impl_->origin; }
@@ -674,59 +675,60 @@ Hash Ledger::root() const { return impl_->builder.Root(impl_->sha); }
 
 namespace {
 
-// A RocksDB write outside Append: synced when the ledger syncs (RocksDB writes its WAL buffer out before the
-// sync), else handed to the page cache at once (with manual_wal_flush RocksDB keeps it in its own buffer until
-// then, where a crash of the process would lose it).
+// After a failed write (m.broken): RocksDB refuses writes until it resumes (DB::Resume flushes the memtables
+// and starts a new log, so whatever the failed write left in the old log is never replayed); then the tail is
+// read again from the store, and the vault's records of the failed batch, beyond the store, are dropped. A
+// server thus goes on by itself once the disk has room again (issue 14).
+Status RecoverStore(Ledger::Impl& m) {
+  if (m.broken.ok()) return Status::Ok();
+  // RocksDB may be resuming by itself (after a full disk it retries every bgerror_resume_retry_interval):
+  // Resume answers Busy meanwhile. Wait for it a little; the caller's next try goes on from there.
+  rocksdb::Status resumed = m.db->Resume();
+  for (int tries = 0; resumed.IsBusy() && tries < kResumeTries; ++tries) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    resumed = m.db->Resume();
+  }
+  if (resumed.IsBusy()) return Status::IOError("the store is still recovering from: " + m.broken.message() + "; try again");
+  MB_RETURN_IF_ERROR(FromRocks(resumed, "resuming the store after a failed write (" + m.broken.message() + ")"));
+  MB_RETURN_IF_ERROR(LoadTail(m).WithContext("reading the store again after a failed write"));
+  MB_ASSIGN_OR_RETURN(size_t dropped, m.vault->DropFrom(m.size));
+  m.log->warn("recovered from a failed write ({}): the log holds {} entries; {} entries' vault records dropped",
+              m.broken.message(), m.size, dropped);
+  m.broken = Status::Ok();
+  return Status::Ok();
+}
+
+// A RocksDB write outside Append, synced when the ledger syncs.
 Status WriteNow(Ledger::Impl& m, rocksdb::WriteBatch* wb, const std::string& what) {
-  if (!m.broken.ok()) return m.broken;
+  MB_RETURN_IF_ERROR(RecoverStore(m));
   rocksdb::WriteOptions wo;
   wo.sync = m.options.sync;
-  MB_RETURN_IF_ERROR(FromRocks(m.db->Write(wo, wb), what));
-  return m.options.sync ? Status::Ok() : FromRocks(m.db->FlushWAL(false), what);
+  return FromRocks(m.db->Write(wo, wb), what);
 }
 
-// The vault's records of a batch reached the file but not the disk, and the log's batch is already in RocksDB's
-// memtables: the batch can be neither committed (its personal data might be lost) nor taken back (RocksDB writes
-// its WAL buffer out when closed). The process stops without closing anything; the next open is a crash
-// recovery, which drops the batch and its vault records (docs/format/storage.md section 7.4).
-[[noreturn]] void FailStop(Ledger::Impl& m, const Status& why) {
-  const std::string text = "the vault's sync failed while a batch was being committed (" + why.ToString() +
-                           "); stopping without committing it: reopen the ledger to recover";
-  m.log->critical("{}", text);
-  m.log->flush();
-  std::fprintf(stderr, "minhbach: %s\n", text.c_str());
-  std::_Exit(kExitFailStop);
-}
-
-// The commit point of Append (docs/format/storage.md section 4): the vault's records are durable before the
-// log's batch is. RocksDB is opened with manual_wal_flush, so the batch's WAL record stays in RocksDB's own
-// buffer (not in the page cache: it cannot reach the disk) while the memtables take the batch and the vault's
-// fdatasync runs; only then is the record written out and synced. A batch whose WAL record could outgrow that
-// buffer (which would write it out early) waits for the vault first.
-Status CommitBatch(Ledger::Impl& m, rocksdb::WriteBatch* wb, VaultWrite& vault) {
-  if (!m.broken.ok()) {
+// The commit point of Append (docs/format/storage.md section 4). The vault's records are durable first: their
+// write started as soon as the batch was sealed, beside the checks, so this rarely waits. Then one synced
+// RocksDB write commits the batch, while the anchor records the states before and after it, synced beside it:
+// whichever reaches the disk first, an open finds the store at one of the two (anchor.h).
+Status CommitBatch(Ledger::Impl& m, rocksdb::WriteBatch* wb, VaultWrite& vault, const AnchorState& next) {
+  if (Status v = vault.Finish(); !v.ok()) {
     vault.Abandon();
-    return m.broken;
+    return v;
   }
-  if (Status w = vault.Written(); !w.ok()) {  // a full disk shows here, before anything is staged in the log
-    vault.Abandon();
-    return w;
-  }
-  const bool overlap = wb->GetDataSize() <= kOverlapWriteMax;
-  if (!overlap) {
-    if (Status v = vault.Finish(); !v.ok()) {
-      vault.Abandon();
-      return v;
+  if (!m.helper) m.helper = std::make_unique<Helper>();
+  Status anchored;
+  m.helper->Run([&] { anchored = m.anchor.Write(next, m.options.sync); });
+  rocksdb::WriteOptions wo;
+  wo.sync = m.options.sync;
+  Status written = FromRocks(m.db->Write(wo, wb), "appending batch");
+  m.helper->Join();
+  // A failed write (a full disk) may have left part of the batch in RocksDB's log, and its vault records stay
+  // until the store has recovered (RecoverStore): only then is it known that the batch is not in the store.
+  for (const Status& s : {written, anchored}) {
+    if (!s.ok()) {
+      m.broken = s;
+      return s;
     }
-  }
-  if (Status w = FromRocks(m.db->Write(rocksdb::WriteOptions(), wb), "appending batch"); !w.ok()) {
-    m.broken = w;  // the vault's records stay: the next open's recovery keeps them only if the log has the batch
-    return w;
-  }
-  if (Status v = vault.Finish(); !v.ok()) FailStop(m, v);
-  if (Status f = FromRocks(m.db->FlushWAL(m.options.sync), "writing the batch to the log"); !f.ok()) {
-    m.broken = f;
-    return f;
   }
   return Status::Ok();
 }
@@ -736,6 +738,7 @@ Status CommitBatch(Ledger::Impl& m, rocksdb::WriteBatch* wb, VaultWrite& vault) 
 Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const AppendContext& ctx) {
   Impl& m = *impl_;
   if (m.options.read_only) return Status::InvalidArgument("ledger was opened read-only");
+  MB_RETURN_IF_ERROR(RecoverStore(m));
   MB_RETURN_IF_ERROR(ValidateContext(ctx));
   if (events.empty()) return Status::InvalidArgument("empty batch");
   if (events.size() > kBatchEventsMax) {
@@ -891,7 +894,12 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
 
   // 3. The commit point.
   const auto t_encode = std::chrono::steady_clock::now();
-  if (Status c = CommitBatch(m, &wb, vault); !c.ok()) {
+  AnchorState anchored = m.anchor.state();
+  anchored.from_size = m.size;
+  anchored.from_leaf = m.last_leaf;
+  anchored.to_size = seq;
+  anchored.to_leaf = prev;
+  if (Status c = CommitBatch(m, &wb, vault, anchored); !c.ok()) {
     m.domain.Rollback();
     return c;
   }
@@ -1083,6 +1091,14 @@ Result<std::string> Ledger::SignCheckpoint() {
   rocksdb::WriteBatch wb;
   wb.Put(m.meta, k, text);
   MB_RETURN_IF_ERROR(WriteNow(m, &wb, "storing checkpoint"));
+  // Signed and stored: from now on a store without it, or at another root at its size, is refused at open.
+  AnchorState a = m.anchor.state();
+  a.from_size = a.to_size = m.size;
+  a.from_leaf = a.to_leaf = m.last_leaf;
+  a.checkpoint_number = existing.size() + 1;
+  a.checkpoint_size = cp.size;
+  a.checkpoint_root = cp.root;
+  MB_RETURN_IF_ERROR(m.anchor.Write(a, m.options.sync).WithContext("anchoring the checkpoint"));
   return text;
 }
 

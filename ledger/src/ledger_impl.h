@@ -16,6 +16,7 @@
 #include "minhbach/domain.h"
 #include "minhbach/ledger.h"
 #include "minhbach/vault.h"
+#include "anchor.h"
 
 namespace spdlog {
 class logger;
@@ -33,7 +34,8 @@ inline constexpr const char* kMetaHead = "head";      // size (8 BE) || leaf has
 inline constexpr const char* kMetaOrigin = "origin";
 inline constexpr const char* kMetaVkey = "vkey";
 inline constexpr const char* kMetaFormat = "format";
-inline constexpr const char* kFormatVersion = "minhbach-ledger-4";  // 2: "state" family; 3: allowances; 4: vault
+// 2: "state" family; 3: allowances; 4: vault; 5: the vault a file of its own, and the anchor
+inline constexpr const char* kFormatVersion = "minhbach-ledger-5";
 inline constexpr const char* kMetaCheckpointPrefix = "cp/";  // "cp/" || number (8 BE) -> signed note
 inline constexpr const char* kMetaCosignaturePrefix = "cs/";  // "cs/" || number (8 BE) || witness vkey -> signature line
 
@@ -182,6 +184,7 @@ class Ledger::Impl {
   DomainState domain;
   mutable Sha256 sha;
   std::unique_ptr<Vault> vault;
+  Anchor anchor;  // the last acknowledged state and signed checkpoint, outside RocksDB (anchor.h)
   std::unique_ptr<VaultWriter> vault_writer;  // after `vault`: stopped before it is closed
   std::unique_ptr<Helper> helper;             // the append's second core, made at the first large batch
   // Set when a write to the log's store failed after RocksDB took the batch: nothing more is written until the

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "file_io.h"
 #include "ledger_impl.h"
 #include "minhbach/crc32c.h"
 
@@ -106,37 +107,6 @@ Result<std::vector<VaultRecord>> DecodeEntryRecords(uint64_t seq, std::string_vi
 
 bool AllZero(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return c == 0; });
-}
-
-Status Errno(const std::string& what) { return Status::IOError(what + ": " + std::strerror(errno)); }
-
-Status PreadAll(int fd, char* p, size_t n, uint64_t off, const std::string& path) {
-  while (n > 0) {
-    const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return Errno("reading " + path);
-    if (r == 0) return Status::Corruption(path + " ends before byte " + std::to_string(off + n));
-    p += r, n -= static_cast<size_t>(r), off += static_cast<uint64_t>(r);
-  }
-  return Status::Ok();
-}
-
-Status PwriteAll(int fd, const char* p, size_t n, uint64_t off, const std::string& path) {
-  while (n > 0) {
-    const ssize_t r = ::pwrite(fd, p, n, static_cast<off_t>(off));
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return Errno("writing " + path);
-    p += r, n -= static_cast<size_t>(r), off += static_cast<uint64_t>(r);
-  }
-  return Status::Ok();
-}
-
-Status SyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("opening " + dir);
-  const int r = ::fsync(fd);
-  ::close(fd);
-  return r == 0 ? Status::Ok() : Errno("syncing " + dir);
 }
 
 // A frame with an empty header, `body` bytes of body reserved.
@@ -230,7 +200,7 @@ class Vault::Impl {
   }
   Result<std::string> Payload(const Slot& s) const {
     std::string p(s.len, '\0');
-    MB_RETURN_IF_ERROR(PreadAll(fd, p.data(), p.size(), s.off, path));
+    MB_RETURN_IF_ERROR(ReadAllAt(fd, p.data(), p.size(), s.off, path));
     return p;
   }
   // The records of slot `s` (read under the shared lock); empty when erased.
@@ -243,7 +213,7 @@ class Vault::Impl {
     }
     return DecodeEntryRecords(s.seq, p);
   }
-  Status Sync() const { return ::fdatasync(fd) == 0 ? Status::Ok() : Errno("syncing " + path); }
+  Status Sync() const { return SyncData(fd, path); }
   // A batch frame's header and slots, then its payloads where they lie (no copy); not synced.
   Status WriteFrame(uint64_t at, const std::string& head, const std::vector<SealedEntry>& entries) const {
     std::vector<iovec> iov;
@@ -255,7 +225,7 @@ class Vault::Impl {
       const int n = static_cast<int>(std::min<size_t>(iov.size() - i, IOV_MAX));
       const ssize_t r = ::pwritev(fd, iov.data() + i, n, static_cast<off_t>(at));
       if (r < 0 && errno == EINTR) continue;
-      if (r < 0) return Errno("writing " + path);
+      if (r < 0) return ErrnoStatus("writing " + path);
       at += static_cast<uint64_t>(r);
       for (size_t left = static_cast<size_t>(r); left > 0;) {  // skip what was written, resume a partial iovec
         const size_t take = std::min(left, iov[i].iov_len);
@@ -272,7 +242,7 @@ class Vault::Impl {
   Status Zero(uint64_t from, uint64_t to) const {
     const std::string zeros(std::min<uint64_t>(to - from, 1 << 20), '\0');
     for (uint64_t at = from; at < to; at += zeros.size()) {
-      MB_RETURN_IF_ERROR(PwriteAll(fd, zeros.data(), std::min<uint64_t>(zeros.size(), to - at), at, path));
+      MB_RETURN_IF_ERROR(WriteAllAt(fd, zeros.data(), std::min<uint64_t>(zeros.size(), to - at), at, path));
     }
     return Status::Ok();
   }
@@ -280,7 +250,7 @@ class Vault::Impl {
   Status CutAt(uint64_t at) const {
     MB_RETURN_IF_ERROR(Zero(at, end + tail));
     MB_RETURN_IF_ERROR(Sync());
-    if (::ftruncate(fd, static_cast<off_t>(at)) != 0) return Errno("truncating " + path);
+    if (::ftruncate(fd, static_cast<off_t>(at)) != 0) return ErrnoStatus("truncating " + path);
     MB_RETURN_IF_ERROR(Sync());
     return Load();
   }
@@ -344,7 +314,7 @@ Status Vault::Impl::Load() const {
   slots.clear(), subjects.clear(), pseudonyms.clear(), names.clear(), unscrubbed.clear();
   indexed = 0;
   struct stat st{};
-  if (::fstat(fd, &st) != 0) return Errno("reading " + path);
+  if (::fstat(fd, &st) != 0) return ErrnoStatus("reading " + path);
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   std::vector<std::string> payloads;
   std::unordered_set<uint64_t> erased_seqs;
@@ -352,12 +322,12 @@ Status Vault::Impl::Load() const {
   size_t last_first = 0;  // the first slot of the last frame
   while (at + kFrameHeader <= size) {
     char h[kFrameHeader];
-    MB_RETURN_IF_ERROR(PreadAll(fd, h, sizeof h, at, path));
+    MB_RETURN_IF_ERROR(ReadAllAt(fd, h, sizeof h, at, path));
     const uint64_t len = LE32(h + 4);
     std::string frame;
     if (len <= size - at - kFrameHeader) {
       frame.resize(kFrameHeader + len);
-      MB_RETURN_IF_ERROR(PreadAll(fd, frame.data(), frame.size(), at, path));
+      MB_RETURN_IF_ERROR(ReadAllAt(fd, frame.data(), frame.size(), at, path));
     }
     if (frame.empty() || !FrameIntact(frame)) {
       // Only the last write can be torn (each is synced before the next starts): a bad frame with a whole frame
@@ -405,7 +375,7 @@ Status Vault::Impl::Classify(const std::vector<std::string>& payloads, const std
 Result<bool> Vault::Impl::AnyFrameFrom(uint64_t from, uint64_t size) const {
   if (from >= size) return false;
   std::string rest(size - from, '\0');
-  MB_RETURN_IF_ERROR(PreadAll(fd, rest.data(), rest.size(), from, path));
+  MB_RETURN_IF_ERROR(ReadAllAt(fd, rest.data(), rest.size(), from, path));
   for (size_t p = 0; p + kFrameHeader <= rest.size(); ++p) {
     if ((rest[p] != 'B' && rest[p] != 'X') || rest[p + 1] || rest[p + 2] || rest[p + 3]) continue;
     const uint64_t len = LE32(rest.data() + p + 4);
@@ -424,7 +394,7 @@ Status Vault::Impl::CatchUp() const {
     while (last + 1 < slots.size() && slots[last + 1].frame == slots[indexed].frame) ++last;
     const uint64_t from = slots[indexed].off, to = slots[last].off + slots[last].len;
     bytes.resize(to - from);
-    MB_RETURN_IF_ERROR(PreadAll(fd, bytes.data(), bytes.size(), from, path));
+    MB_RETURN_IF_ERROR(ReadAllAt(fd, bytes.data(), bytes.size(), from, path));
     for (; indexed <= last; ++indexed) {
       const Slot& s = slots[indexed];
       const std::string_view p = std::string_view(bytes).substr(s.off - from, s.len);
@@ -473,8 +443,8 @@ Result<std::unique_ptr<Vault::Impl>> Vault::Impl::OpenFile(const std::string& le
   if (!read_only) ::chmod(impl->dir.c_str(), 0700);
   const int flags = read_only ? O_RDONLY : (O_RDWR | (create ? O_CREAT | O_EXCL : 0));
   impl->fd = ::open(impl->path.c_str(), flags | O_CLOEXEC, 0600);
-  if (impl->fd < 0) return Errno("opening " + impl->path);
-  if (!read_only && ::fchmod(impl->fd, 0600) != 0) return Errno("chmod 0600 " + impl->path);
+  if (impl->fd < 0) return ErrnoStatus("opening " + impl->path);
+  if (!read_only && ::fchmod(impl->fd, 0600) != 0) return ErrnoStatus("chmod 0600 " + impl->path);
   return impl;
 }
 
@@ -490,7 +460,7 @@ Result<std::unique_ptr<Vault>> Vault::Create(const std::string& ledger_dir, std:
   std::memcpy(f.data() + kFrameHeader, kVaultFormat, kFormatBytes);
   std::memcpy(f.data() + kFrameHeader + kFormatBytes, secret.data(), kHashSize);
   SealFrame(&f, kFormatBytes + kHashSize);
-  MB_RETURN_IF_ERROR(PwriteAll(impl->fd, f.data(), f.size(), 0, impl->path));
+  MB_RETURN_IF_ERROR(WriteAllAt(impl->fd, f.data(), f.size(), 0, impl->path));
   MB_RETURN_IF_ERROR(impl->Sync());
   MB_RETURN_IF_ERROR(SyncDir(impl->dir));
   MB_RETURN_IF_ERROR(SyncDir(fs::path(impl->dir).parent_path().string()));
@@ -503,7 +473,7 @@ Result<std::unique_ptr<Vault>> Vault::Open(const std::string& ledger_dir, std::s
                                            bool read_only) {
   MB_ASSIGN_OR_RETURN(auto impl, Impl::OpenFile(ledger_dir, std::move(log), false, read_only));
   std::string f(kFrameHeader + kFormatBytes + kHashSize, '\0');
-  const Status read = PreadAll(impl->fd, f.data(), f.size(), 0, impl->path);
+  const Status read = ReadAllAt(impl->fd, f.data(), f.size(), 0, impl->path);
   if (!read.ok() || f[0] != 'F' || LE32(f.data() + 4) != kFormatBytes + kHashSize ||
       LE32(f.data() + 12) != kFormatBytes || std::memcmp(f.data() + kFrameHeader, kVaultFormat, kFormatBytes) != 0) {
     return Status::Corruption("the vault in " + impl->dir + " is not of format " + kVaultFormat);
@@ -691,7 +661,7 @@ Result<size_t> Vault::EraseSubject(const std::string& subject) {
   }
   SealFrame(&f, f.size() - kFrameHeader);
   // The erasure frame first (synced): a crash while the payloads are zeroed leaves them erased all the same.
-  MB_RETURN_IF_ERROR(PwriteAll(m.fd, f.data(), f.size(), m.end, m.path));
+  MB_RETURN_IF_ERROR(WriteAllAt(m.fd, f.data(), f.size(), m.end, m.path));
   MB_RETURN_IF_ERROR(m.Sync());
   m.end += f.size();
   for (uint64_t seq : seqs) {

@@ -209,15 +209,15 @@ std::unique_ptr<Model> MakeHistory(Kv& kv) { return std::make_unique<HistoryMode
 
 using namespace rm;
 
-ChildTotals TotalsOf(const std::vector<HistoryRow>& rows) {
+Result<ChildTotals> TotalsOf(const std::vector<HistoryRow>& rows) {
   ChildTotals t;
   for (const auto& r : rows) {
     bool paid = r.type == "disbursement" || (r.type == "reversal" && r.kind == "disbursement");
     if (!paid || r.amount == 0) continue;
-    t.total += r.amount;
-    t.by_programme[r.programme] += r.amount;
-    std::string year = !r.month.empty() ? r.month.substr(0, 4) : r.recorded_at.substr(0, 4);
-    t.by_year[year] += r.amount;
+    const std::string year = !r.month.empty() ? r.month.substr(0, 4) : r.recorded_at.substr(0, 4);
+    for (Amount* sum : {&t.total, &t.by_programme[r.programme], &t.by_year[year]}) {
+      MB_RETURN_IF_ERROR(AddTo(sum, r.amount, "the child's total paid"));
+    }
   }
   return t;
 }

@@ -88,15 +88,15 @@ std::unique_ptr<Model> MakeSchedules(Kv& kv) { return std::make_unique<ScheduleM
 
 using namespace rm;
 
-Compliance ComplianceOf(const std::vector<SponsorshipRow>& rows, const std::string& as_of) {
+Result<Compliance> ComplianceOf(const std::vector<SponsorshipRow>& rows, const std::string& as_of) {
   Compliance c;
   c.as_of = as_of;
   c.sponsorships = rows.size();
   for (const auto& r : rows) {
     if (!r.missing.empty()) ++c.in_arrears;
-    c.months_missing += static_cast<uint32_t>(r.missing.size());
-    c.owed += r.owed;
-    c.committed += r.committed;
+    c.months_missing += r.missing.size();
+    MB_RETURN_IF_ERROR(AddTo(&c.owed, r.owed, "the sponsorships' sum owed"));
+    MB_RETURN_IF_ERROR(AddTo(&c.committed, r.committed, "the sponsorships' sum committed"));
   }
   return c;
 }

@@ -11,6 +11,7 @@
 
 #include "minhbach/domain.h"
 #include "minhbach/entry.h"
+#include "minhbach/money.h"
 #include "minhbach/read_models.h"
 #include "minhbach/text.h"
 
@@ -20,6 +21,15 @@ using nlohmann::json;
 using P = schema::Entry::Payload;
 
 inline std::string S(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+// *sum += x, or InvalidArgument naming `what` when the sum would pass 2^63-1 VND: a read model's total is
+// refused, never wrapped into a negative number.
+inline Status AddTo(Amount* sum, Amount x, const std::string& what) {
+  auto r = CheckedAdd(*sum, x);
+  if (!r.ok()) return r.status().WithContext(what);
+  *sum = *r;
+  return Status::Ok();
+}
 
 inline std::string Seq20(uint64_t seq) {
   char buf[24];

@@ -187,9 +187,10 @@ Result<json> ReadModels::Reports(const std::string& as_of) const {
   }
   MB_ASSIGN_OR_RETURN(auto sp, Sponsorships("", as_of));
   for (const auto& r : sp) rows.push_back(ToJson(r));
+  MB_ASSIGN_OR_RETURN(Compliance compliance, ComplianceOf(sp, as_of));
   return json{{"balances", balances},
               {"programmes", programmes},
-              {"sponsorships", {{"compliance", ToJson(ComplianceOf(sp, as_of))}, {"rows", rows}}}};
+              {"sponsorships", {{"compliance", ToJson(compliance)}, {"rows", rows}}}};
 }
 
 }  // namespace minhbach

@@ -201,7 +201,7 @@ class TraceModel final : public Model {
         Amount withdrawn = 0;
         for (const Lot& l : pieces) {
           if (l.donation != target) others.push_back(l);
-          else withdrawn += l.amount;
+          else MB_RETURN_IF_ERROR(AddTo(&withdrawn, l.amount, "the sum withdrawn"));
         }
         d["withdrawn"] = withdrawn;
         Put(key, JsonText(d));
@@ -241,6 +241,30 @@ class TraceModel final : public Model {
 }  // namespace
 
 std::unique_ptr<Model> MakeTrace(Kv& kv) { return std::make_unique<TraceModel>(kv); }
+
+namespace {
+
+// A donor's sums, checked: a donor who gave to several funds can pass 2^63-1 VND in total, and a wrapped total
+// would show as a negative number.
+Status SumTrace(DonorTrace* t) {
+  for (auto& d : t->donations) {
+    for (const auto& u : d.uses) {
+      if (!u.reversed_by) MB_RETURN_IF_ERROR(AddTo(&d.used, u.amount, "the sum used"));
+    }
+    if (d.kind != "cash") continue;
+    d.unspent = d.amount;
+    MB_RETURN_IF_ERROR(AddTo(&d.unspent, -d.used, "the sum unspent"));
+    MB_RETURN_IF_ERROR(AddTo(&d.unspent, -d.withdrawn, "the sum unspent"));
+    // Every cash donation counts in `given`, so that given = used + withdrawn + unspent.
+    MB_RETURN_IF_ERROR(AddTo(&t->given, d.amount, "the sum given"));
+    MB_RETURN_IF_ERROR(AddTo(&t->used, d.used, "the sum used"));
+    MB_RETURN_IF_ERROR(AddTo(&t->withdrawn, d.withdrawn, "the sum withdrawn"));
+    MB_RETURN_IF_ERROR(AddTo(&t->unspent, d.unspent, "the sum unspent"));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 }  // namespace rm
 
@@ -294,17 +318,7 @@ Result<DonorTrace> ReadModels::Donor(const std::string& donor) const {
       t.donations[it->second].uses.push_back(std::move(u));
       return true;
     }));
-    for (auto& d : t.donations) {
-      for (const auto& u : d.uses) {
-        if (!u.reversed_by) d.used += u.amount;
-      }
-      if (d.kind != "cash") continue;
-      d.unspent = d.amount - d.used - d.withdrawn;
-      t.given += d.amount;  // every cash donation, so that given = used + withdrawn + unspent
-      t.used += d.used;
-      t.withdrawn += d.withdrawn;
-      t.unspent += d.unspent;
-    }
+    MB_RETURN_IF_ERROR(SumTrace(&t).WithContext("donor '" + donor + "'"));
     return t;
   });
 }

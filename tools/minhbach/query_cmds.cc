@@ -93,7 +93,9 @@ int Child(const Globals& g, const std::string& child) {
   const auto& p = side->projections;
   auto rows = p->models().ChildHistory(child);
   if (!rows.ok()) return Fail(g, rows.status());
-  ChildTotals totals = TotalsOf(*rows);
+  auto totals_or = TotalsOf(*rows);
+  if (!totals_or.ok()) return Fail(g, totals_or.status());
+  const ChildTotals& totals = *totals_or;
   if (g.json) {
     json a = json::array();
     for (const auto& r : *rows) a.push_back(ToJson(r));
@@ -127,7 +129,9 @@ int Sponsorships(const Globals& g, const std::string& child, bool arrears_only, 
   const auto& p = side->projections;
   auto rows = p->models().Sponsorships(child, as_of);
   if (!rows.ok()) return Fail(g, rows.status());
-  Compliance c = ComplianceOf(*rows, as_of);
+  auto compliance = ComplianceOf(*rows, as_of);
+  if (!compliance.ok()) return Fail(g, compliance.status());
+  const Compliance& c = *compliance;
   if (g.json) {
     json a = json::array();
     for (const auto& r : *rows) {

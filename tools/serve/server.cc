@@ -877,7 +877,8 @@ class Server::Impl {
     MB_ASSIGN_OR_RETURN(auto rows, M().Sponsorships(child, as_of));
     json a = json::array();
     for (const auto& r : rows) a.push_back(ToJson(r));
-    json j = ToJson(ComplianceOf(rows, as_of));
+    MB_ASSIGN_OR_RETURN(Compliance compliance, ComplianceOf(rows, as_of));
+    json j = ToJson(compliance);
     j["ok"] = true;
     j["rows"] = a;
     return j;
@@ -897,13 +898,15 @@ class Server::Impl {
       json a = json::array();
       for (const auto& r : rows) a.push_back(ToJson(r));
       // The same shape with or without sponsorships: a child with none has zero counts and no rows.
-      json sp = ToJson(ComplianceOf({}, ThisMonth()));
+      MB_ASSIGN_OR_RETURN(Compliance none, ComplianceOf({}, ThisMonth()));
+      json sp = ToJson(none);
       sp["ok"] = true;
       sp["rows"] = json::array();
       auto s = SponsorshipsJson(child, "");
       if (s.ok()) sp = *s;
       else if (!s.status().IsNotFound()) return s.status();
-      Reply(res, 200, json{{"ok", true}, {"child", child}, {"history", a}, {"totals", ToJson(TotalsOf(rows))},
+      MB_ASSIGN_OR_RETURN(ChildTotals totals, TotalsOf(rows));
+      Reply(res, 200, json{{"ok", true}, {"child", child}, {"history", a}, {"totals", ToJson(totals)},
                            {"sponsorships", sp}});
       return Status::Ok();
     });

@@ -161,11 +161,14 @@ class Ledger {
 
  private:
   explicit Ledger(std::unique_ptr<Impl> impl);
+  // The store against the anchor (docs/format/storage.md section 9): refused when it lost acknowledged entries.
+  Status CheckAnchor() const;
   std::unique_ptr<Impl> impl_;
 };
 
 // File names inside a ledger directory.
 inline constexpr const char* kDbDirName = "db";
+inline constexpr const char* kAnchorFileName = "anchor";
 inline constexpr const char* kSigningKeyFile = "signing.key";
 inline constexpr const char* kVerifierKeyFile = "verifier.vkey";
 

@@ -78,7 +78,8 @@ struct ChildTotals {
   std::map<std::string, Amount> by_programme;  // "" = paid outside any programme
   std::map<std::string, Amount> by_year;       // YYYY of the month covered, else of the recording date
 };
-ChildTotals TotalsOf(const std::vector<HistoryRow>& rows);
+// Totals beyond 2^63-1 are refused (InvalidArgument naming what), never wrapped.
+Result<ChildTotals> TotalsOf(const std::vector<HistoryRow>& rows);
 
 struct SponsorshipRow {
   std::string id, child, sponsor, fund;   // sponsor: display name
@@ -93,10 +94,11 @@ struct SponsorshipRow {
 struct Compliance {
   std::string as_of;
   size_t sponsorships = 0, in_arrears = 0;
-  uint32_t months_missing = 0;
+  uint64_t months_missing = 0;
   Amount owed = 0, committed = 0;
 };
-Compliance ComplianceOf(const std::vector<SponsorshipRow>& rows, const std::string& as_of);
+// Sums beyond 2^63-1 are refused (InvalidArgument naming what), never wrapped.
+Result<Compliance> ComplianceOf(const std::vector<SponsorshipRow>& rows, const std::string& as_of);
 
 // Donor trace: what each donation did (docs/projections.md "Donor trace" gives the rule).
 struct TraceUse {

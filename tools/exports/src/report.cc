@@ -236,7 +236,7 @@ Result<std::string> ComplianceSection(const Snapshot& s, const ReportOptions& o)
   for (auto& r : rows) {
     if (r.fund == o.fund) mine.push_back(std::move(r));
   }
-  Compliance c = ComplianceOf(mine, as_of);
+  MB_ASSIGN_OR_RETURN(Compliance c, ComplianceOf(mine, as_of));
   return "<section>" + H2("Thực hiện cam kết bảo trợ", "Sponsorship compliance as of " + as_of) +
          "<table><tr><th class=n>Số thỏa thuận <small>Agreements</small></th><th class=n>Đầy đủ <small>Fully paid</small></th>"
          "<th class=n>Chậm trả <small>In arrears</small></th><th class=n>Tháng thiếu <small>Months missing</small></th>"
