@@ -8,6 +8,7 @@
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,6 +52,28 @@ Status FromRocks(const rocksdb::Status& s, const std::string& context) {
   return Status::Internal(msg);
 }
 
+namespace {
+
+// Free bytes of the disk holding `dir` (LedgerOptions::free_bytes' default).
+Result<uint64_t> FreeBytes(const std::string& dir) {
+  struct statvfs st {};
+  if (::statvfs(dir.c_str(), &st) != 0) return ErrnoStatus("reading the free space of " + dir);
+  return uint64_t{st.f_bavail} * st.f_frsize;
+}
+
+// The disk must keep options.min_free_bytes beside what is about to be written (LedgerOptions::min_free_bytes).
+Status CheckFreeSpace(const Ledger::Impl& m, uint64_t writing, const std::string& what) {
+  MB_ASSIGN_OR_RETURN(uint64_t free, m.options.free_bytes(m.dir));
+  const uint64_t need = m.options.min_free_bytes + writing;
+  if (free >= need) return Status::Ok();
+  return Status::IOError("the disk holding " + m.dir + " has " + std::to_string(free >> 20) + " MiB free; " + what +
+                         " needs " + std::to_string((need + (1 << 20) - 1) >> 20) +
+                         " MiB (the ledger keeps " + std::to_string(m.options.min_free_bytes >> 20) +
+                         " MiB free for its store): free some space and try again");
+}
+
+}  // namespace
+
 Ledger::Impl::~Impl() {
   if (db) {
     // A writer leaves its memtables in table files: otherwise every later open, read-only ones included,
@@ -65,10 +88,16 @@ Ledger::Impl::~Impl() {
         closed.from_leaf = closed.to_leaf = last_leaf;
         if (Status a = anchor.Write(closed, options.sync); !a.ok() && log) log->warn("anchoring at close: {}", a.ToString());
       }
-      rocksdb::FlushOptions fo;
-      fo.wait = true;
-      rocksdb::Status f = db->Flush(fo, handles);
-      if (!f.ok() && log) log->debug("flushing memtables at close: {}", f.ToString());
+      // Not on a (nearly) full disk: the memtables are in the synced log anyway, and a failed flush would meet
+      // RocksDB's assertion on a file writer that failed (LedgerOptions::min_free_bytes).
+      if (Status room = CheckFreeSpace(*this, 0, "flushing the memtables at close"); room.ok()) {
+        rocksdb::FlushOptions fo;
+        fo.wait = true;
+        rocksdb::Status f = db->Flush(fo, handles);
+        if (!f.ok() && log) log->debug("flushing memtables at close: {}", f.ToString());
+      } else if (log) {
+        log->warn("{}", room.message());
+      }
     }
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     handles.clear();
@@ -607,6 +636,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const std
   impl->log = std::move(log);
   impl->options = std::move(options);
   impl->options.read_only = false;
+  if (!impl->options.free_bytes) impl->options.free_bytes = FreeBytes;
+  MB_RETURN_IF_ERROR(CheckFreeSpace(*impl, 0, "making a ledger"));
   MB_RETURN_IF_ERROR(OpenDb(*impl, /*create=*/true));
   MB_ASSIGN_OR_RETURN(impl->vault, Vault::Create(dir, impl->log));
   rocksdb::WriteBatch wb;
@@ -635,6 +666,9 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared
   impl->log = std::move(log);
   impl->options = std::move(options);
   if (!impl->options.clock) impl->options.clock = SystemClockMicros;
+  if (!impl->options.free_bytes) impl->options.free_bytes = FreeBytes;
+  // RocksDB writes at a writable open (a MANIFEST, OPTIONS, a new log): not on a full disk.
+  if (!impl->options.read_only) MB_RETURN_IF_ERROR(CheckFreeSpace(*impl, 0, "opening the ledger for writing"));
   // The anchor first: a reader beside a live writer then reads the store at a later moment than the anchor,
   // never an earlier one (the writer's anchor runs at most one batch ahead of its store, anchor.h).
   MB_ASSIGN_OR_RETURN(impl->anchor, Anchor::Open(dir, impl->options.read_only));
@@ -700,6 +734,7 @@ Status RecoverStore(Ledger::Impl& m) {
 
 // A RocksDB write outside Append, synced when the ledger syncs.
 Status WriteNow(Ledger::Impl& m, rocksdb::WriteBatch* wb, const std::string& what) {
+  MB_RETURN_IF_ERROR(CheckFreeSpace(m, wb->GetDataSize(), what));
   MB_RETURN_IF_ERROR(RecoverStore(m));
   rocksdb::WriteOptions wo;
   wo.sync = m.options.sync;
@@ -738,6 +773,11 @@ Status CommitBatch(Ledger::Impl& m, rocksdb::WriteBatch* wb, VaultWrite& vault, 
 Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const AppendContext& ctx) {
   Impl& m = *impl_;
   if (m.options.read_only) return Status::InvalidArgument("ledger was opened read-only");
+  {
+    uint64_t bytes = 0;
+    for (const EventDraft& e : events) bytes += e.payload.size() * 4;  // the entry, its index key, tiles, vault
+    MB_RETURN_IF_ERROR(CheckFreeSpace(m, bytes, "an append of " + std::to_string(events.size()) + " events"));
+  }
   MB_RETURN_IF_ERROR(RecoverStore(m));
   MB_RETURN_IF_ERROR(ValidateContext(ctx));
   if (events.empty()) return Status::InvalidArgument("empty batch");

@@ -45,6 +45,13 @@ struct LedgerOptions {
   // The RocksDB environment (file system) to use; not owned. Default: the real one. Only the fault-injection
   // tests (tests/simulation_test.cc) pass another.
   rocksdb::Env* env = nullptr;
+  // Free space the disk holding the ledger must keep: a writable open, an append, a checkpoint and the flush at
+  // close are refused (an I/O error, exit 3) rather than started below it. RocksDB meets a full disk badly (it
+  // aborts on an assertion in its file writer when it closes a file whose write failed), so minhbach never
+  // lets it get there. Default: 256 MiB (four memtables).
+  uint64_t min_free_bytes = uint64_t{256} << 20;
+  // Free bytes of the disk holding `dir`; tests inject a full disk. Default: statvfs.
+  std::function<Result<uint64_t>(const std::string& dir)> free_bytes;
 };
 
 struct AppendResult {
