@@ -7,6 +7,7 @@
 #include <random>
 
 #include "minhbach/merkle.h"
+#include "minhbach/tile_path.h"
 
 namespace mb = minhbach;
 namespace fs = std::filesystem;
@@ -257,4 +258,36 @@ TEST(Hashing, EmptyAndBase64Strictness) {
   EXPECT_FALSE(mb::Base64Decode(" aGk=").ok());
   EXPECT_FALSE(mb::Base64Decode("aGl=").ok());  // non-canonical trailing bits
   EXPECT_FALSE(mb::HashFromBase64("aGk=").ok());
+}
+
+// Tile paths (issue 14, point 6): one module, round trips, and every index checked against overflow.
+TEST(TilePaths, RoundTripAndRefuseWhatIsNotCanonicalOrWouldWrap) {
+  EXPECT_EQ(mb::TileIndexPath(0), "000");
+  EXPECT_EQ(mb::TileIndexPath(1234067), "x001/x234/067");
+  EXPECT_EQ(mb::TilePath(5, 44), "005.p/44");
+  EXPECT_EQ(mb::TileIndexPath(UINT64_MAX), "x018/x446/x744/x073/x709/x551/615");
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 2000; ++i) {
+    const uint64_t n = i < 64 ? (uint64_t{1} << i) - 1 : rng() >> (rng() % 64);
+    const uint32_t w = 1 + static_cast<uint32_t>(rng() % 256);
+    auto back = mb::ParseTilePath(mb::TilePath(n, w));
+    ASSERT_TRUE(back.has_value()) << mb::TilePath(n, w);
+    EXPECT_EQ(back->index, n);
+    EXPECT_EQ(back->width, w);
+  }
+  for (const char* bad : {"", "1", "01", "0000", "x000/001", "x1/001", "x001/1", "001/x002", "x018/x446/x744/x073/x709/x551/616",
+                          "x001/x001/x001/x001/x001/x001/x001/001", "001.p/0", "001.p/256", "001.p/012", "001.p/", "001.p/x",
+                          "x001/", "/001", "x001//001", "-01"}) {
+    EXPECT_FALSE(mb::ParseTilePath(bad).has_value()) << bad;
+  }
+  // The first node of a tile: never a wrapped product, never beyond the tree.
+  EXPECT_EQ(mb::TileFirstNode(0, 0, 256, 256), std::optional<uint64_t>(0));
+  EXPECT_EQ(mb::TileFirstNode(0, 1, 44, 300), std::optional<uint64_t>(256));
+  EXPECT_FALSE(mb::TileFirstNode(0, 1, 45, 300).has_value());
+  EXPECT_FALSE(mb::TileFirstNode(0, (uint64_t{1} << 56) - 1, 256, 1000).has_value());  // 256 * index wraps to a small number
+  EXPECT_FALSE(mb::TileFirstNode(0, uint64_t{1} << 56, 256, UINT64_MAX).has_value());
+  EXPECT_EQ(mb::TileFirstNode(0, (uint64_t{1} << 56) - 1, 255, UINT64_MAX), std::optional<uint64_t>(UINT64_MAX - 255));
+  EXPECT_FALSE(mb::TileFirstNode(8, 0, 1, UINT64_MAX).has_value());
+  EXPECT_FALSE(mb::TileFirstNode(1, 0, 1, 255).has_value());
+  EXPECT_EQ(mb::TileFirstNode(1, 0, 1, 256), std::optional<uint64_t>(0));
 }

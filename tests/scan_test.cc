@@ -24,6 +24,7 @@
 #include "minhbach/export.h"
 #include "minhbach/import.h"
 #include "minhbach/ledger.h"
+#include "minhbach/tile_path.h"
 #include "minhbach/privacy.h"
 #include "minhbach/projections.h"
 #include "minhbach/serve.h"
@@ -155,31 +156,17 @@ Ids CollectIds(const mb::Ledger& l) {
   return ids;
 }
 
-// C2SP tlog-tiles path of tile index n: 3-digit elements, all but the last prefixed with "x".
-std::string TileIndex(uint64_t n) {
-  std::vector<std::string> parts;
-  do {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, "%03llu", static_cast<unsigned long long>(n % 1000));
-    parts.insert(parts.begin(), buf);
-    n /= 1000;
-  } while (n > 0);
-  std::string out;
-  for (size_t i = 0; i < parts.size(); ++i) out += (i + 1 < parts.size() ? "x" : "") + parts[i] + (i + 1 < parts.size() ? "/" : "");
-  return out;
-}
-
 // Every tile of every level and every entry bundle of a tree of `size` leaves (full ones and the partial one).
 std::vector<std::string> TilePaths(uint64_t size) {
   std::vector<std::string> paths;
   for (int level = 0; (size >> (8 * level)) > 0; ++level) {
     const uint64_t width = size >> (8 * level);  // hashes at this level
     for (uint64_t n = 0; n < width / 256; ++n) {
-      paths.push_back("/tile/" + std::to_string(level) + "/" + TileIndex(n));
-      if (level == 0) paths.push_back("/tile/entries/" + TileIndex(n));
+      paths.push_back("/tile/" + std::to_string(level) + "/" + mb::TileIndexPath(n));
+      if (level == 0) paths.push_back("/tile/entries/" + mb::TileIndexPath(n));
     }
     if (width % 256) {
-      const std::string partial = TileIndex(width / 256) + ".p/" + std::to_string(width % 256);
+      const std::string partial = mb::TileIndexPath(width / 256) + ".p/" + std::to_string(width % 256);
       paths.push_back("/tile/" + std::to_string(level) + "/" + partial);
       if (level == 0) paths.push_back("/tile/entries/" + partial);
     }

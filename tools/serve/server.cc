@@ -22,6 +22,7 @@
 #include "minhbach/export.h"
 #include "minhbach/hash.h"
 #include "minhbach/money.h"
+#include "minhbach/tile_path.h"
 #include "minhbach/note.h"
 #include "minhbach/read_models.h"
 #include "minhbach/journal.h"
@@ -82,56 +83,6 @@ class RateLimiter {
   std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
 };
-
-// ---- tlog-tiles paths ----
-
-// "x001/x234/067" -> 1234067; with ".p/W" -> width W (1..255), else 256. Strict: the C2SP encoding only.
-std::optional<std::pair<uint64_t, uint32_t>> ParseTilePath(const std::string& path) {
-  std::string idx = path;
-  uint32_t width = 256;
-  if (auto p = path.find(".p/"); p != std::string::npos) {
-    std::string w = path.substr(p + 3);
-    if (w.empty() || w.size() > 3 || w[0] == '0' || w.find_first_not_of("0123456789") != std::string::npos) {
-      return std::nullopt;
-    }
-    width = static_cast<uint32_t>(std::stoul(w));
-    if (width < 1 || width > 255) return std::nullopt;
-    idx = path.substr(0, p);
-  }
-  uint64_t n = 0;
-  size_t pos = 0;
-  int elements = 0;
-  while (true) {
-    size_t slash = idx.find('/', pos);
-    std::string el = idx.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
-    bool last = slash == std::string::npos;
-    if (!last) {
-      if (el.size() != 4 || el[0] != 'x') return std::nullopt;
-      el = el.substr(1);
-    }
-    if (el.size() != 3 || el.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-    if (++elements > 7) return std::nullopt;  // beyond 2^64
-    const uint64_t v = std::stoul(el);
-    if (elements == 1 && !last && v == 0) return std::nullopt;  // "x000/..." is not the canonical encoding
-    if (n > (UINT64_MAX - v) / 1000) return std::nullopt;
-    n = n * 1000 + v;
-    if (last) break;
-    pos = slash + 1;
-  }
-  return std::make_pair(n, width);
-}
-
-// The nodes a tile covers at its level, [first, first + width), when they all exist in a tree of `size` leaves;
-// nullopt when the tile is beyond the tree. Written so no product wraps: a tile index near 2^56 must not come back
-// as a small number (a tile of level L holds level-8L nodes; there are size >> 8L of them).
-std::optional<uint64_t> TileFirstNode(uint32_t level, uint64_t index, uint32_t width, uint64_t size) {
-  if (level >= 8 || width < 1 || width > 256) return std::nullopt;  // level 8 would need 2^64 leaves
-  const uint64_t nodes = size >> (8 * level);
-  if (index > (nodes >> 8)) return std::nullopt;  // so index * 256 <= nodes: no wrap
-  const uint64_t first = index << 8;
-  if (width > nodes - first) return std::nullopt;
-  return first;
-}
 
 // ---- what an event's payload says about which fund it touches (token scopes) ----
 
@@ -599,11 +550,11 @@ class Server::Impl {
     }
     const auto level = static_cast<uint32_t>(std::stoul(level_s));
     Read(res, [&]() -> Status {
-      if (!TileFirstNode(level, tile->first, tile->second, ledger_.size())) {
+      if (!TileFirstNode(level, tile->index, tile->width, ledger_.size())) {
         return Status::NotFound("tile " + level_s + "/" + path + " is beyond the tree (size " +
                                 std::to_string(ledger_.size()) + ")");
       }
-      MB_ASSIGN_OR_RETURN(std::string hashes, ledger_.TileHashes(level, tile->first, tile->second));
+      MB_ASSIGN_OR_RETURN(std::string hashes, ledger_.TileHashes(level, tile->index, tile->width));
       res.set_header("Cache-Control", "public, max-age=31536000, immutable");
       res.set_content(std::move(hashes), "application/octet-stream");
       return Status::Ok();
@@ -615,11 +566,11 @@ class Server::Impl {
     if (!tile) return Error(res, 404, "not_found", "not a tlog-tiles entry bundle path: /tile/entries/" + path);
     Read(res, [&]() -> Status {
       // Entry bundles are tiles of level 0: the same bounds, checked without a product that could wrap.
-      const auto first = TileFirstNode(0, tile->first, tile->second, ledger_.size());
+      const auto first = TileFirstNode(0, tile->index, tile->width, ledger_.size());
       if (!first) {
         return Status::NotFound("entry bundle " + path + " is beyond the log (size " + std::to_string(ledger_.size()) + ")");
       }
-      const uint64_t from = *first, n = tile->second;
+      const uint64_t from = *first, n = tile->width;
       std::string out;
       MB_RETURN_IF_ERROR(ledger_.ScanEntries(from, n, [&](uint64_t, std::string_view bytes) {
         out.push_back(static_cast<char>(bytes.size() >> 8));
