@@ -253,3 +253,15 @@ TEST_F(VaultFileTest, RandomTornTailsNeverLoseAnAcknowledgedRecord) {
     EXPECT_EQ(mb::testing::ReadFileBytes(File()), whole) << "seed " << seed;
   }
 }
+
+TEST_F(VaultFileTest, AnEntryWithoutASubjectNeverReachesTheFile) {
+  const std::string before = mb::testing::ReadFileBytes(File());
+  mb::SealedEntry e;
+  e.seq = ledger_->size();
+  mb::Vault::BeginEntry(&e.payload, "");
+  mb::Vault::AddRecord(&e.payload, "donation_received.details", mb::RandomSalt(), "Nguyen Van A");
+  auto put = ledger_->vault().Put(std::vector<mb::SealedEntry>{e});
+  ASSERT_FALSE(put.ok());
+  EXPECT_NE(put.message().find("names no subject"), std::string::npos) << put.ToString();
+  EXPECT_EQ(mb::testing::ReadFileBytes(File()), before);
+}

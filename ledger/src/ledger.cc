@@ -427,7 +427,13 @@ void Sealer::SubjectsReady() {
 
 void Sealer::SealOne(size_t j) {
   const EventDraft& d = events_[order_[j]];
-  if (!d.sealed.empty()) status_[j] = SealFields(d, first_seq_ + j, subjects_[j], &commitments_[first_[j]], &sealed_[j]);
+  if (d.sealed.empty()) return;
+  // No subject: the entry did not encode, and the batch will be refused; nothing of it may reach the vault.
+  if (subjects_[j].empty()) {
+    status_[j] = Status::InvalidArgument("entry " + std::to_string(first_seq_ + j) + " was not encoded");
+    return;
+  }
+  status_[j] = SealFields(d, first_seq_ + j, subjects_[j], &commitments_[first_[j]], &sealed_[j]);
 }
 
 Status Sealer::Patch(size_t j, std::string* entry) {

@@ -543,7 +543,10 @@ Status Vault::PutFrame(const std::vector<SealedEntry>& entries, const std::funct
   slots.reserve(entries.size());
   for (size_t i = 0; i < entries.size(); ++i) {
     const SealedEntry& e = entries[i];
-    if (e.seq < last || e.payload.empty()) return Status::Internal("vault: entry " + std::to_string(e.seq) + " is out of order or empty");
+    std::string_view rest = e.payload, subject;
+    if (e.seq < last || !GetField(&rest, &subject) || subject.empty()) {
+      return Status::Internal("vault: entry " + std::to_string(e.seq) + " is out of order, or names no subject");
+    }
     last = e.seq + 1;
     const uint32_t crc = Crc(0, e.payload.data(), e.payload.size());
     char* slot = head.data() + kFrameHeader + i * kSlotBytes;
