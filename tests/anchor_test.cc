@@ -39,11 +39,6 @@ void CopyTree(const fs::path& from, const fs::path& to) {
   fs::copy(from, to, fs::copy_options::recursive);
 }
 
-mb::LedgerOptions ReadOnly() {
-  mb::LedgerOptions o;
-  o.read_only = true;
-  return o;
-}
 
 
 
@@ -65,7 +60,7 @@ TEST(Anchor, AnOldCopyOfTheStoreIsRefused) {
   }
   CopyTree(old, db);  // the backup put back: one batch behind, after a clean close
   for (bool read_only : {true, false}) {
-    auto l = mb::Ledger::Open(dir.path(), mb::testing::NullLogger(), read_only ? ReadOnly() : mb::LedgerOptions{});
+    auto l = mb::Ledger::Open(dir.path(), mb::testing::NullLogger(), read_only ? mb::testing::ReadOnly() : mb::LedgerOptions{});
     ASSERT_FALSE(l.ok()) << "read_only " << read_only;
     EXPECT_TRUE(l.status().IsIOError()) << l.status().ToString();  // exit 3
     EXPECT_NE(l.status().message().find("behind its anchor"), std::string::npos) << l.status().ToString();
@@ -142,7 +137,7 @@ TEST(Anchor, AMissingOrDamagedAnchorIsRefused) {
     std::string one = bytes;
     one[slot + 40] ^= 1;
     mb::testing::WriteFileBytes(anchor, one);
-    auto ok = mb::Ledger::Open(dir.path(), mb::testing::NullLogger(), ReadOnly());
+    auto ok = mb::Ledger::Open(dir.path(), mb::testing::NullLogger(), mb::testing::ReadOnly());
     EXPECT_TRUE(ok.ok()) << slot << ": " << ok.status().ToString();
   }
   fs::remove(anchor);

@@ -75,6 +75,12 @@ std::string DumpStore(const std::string& ledger_dir) {
   return out;
 }
 
+LedgerOptions ReadOnly() {
+  LedgerOptions o;
+  o.read_only = true;
+  return o;
+}
+
 std::string ReadFileBytes(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;

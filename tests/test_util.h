@@ -32,6 +32,8 @@ class TempDir {
 std::vector<EventDraft> Events(size_t n, const std::string& prefix, std::mt19937_64* rng = nullptr);
 
 LedgerOptions FixedClock();
+// Options of a read-only open.
+LedgerOptions ReadOnly();
 
 // Every key/value of every column family of the store in `dir`, for byte-for-byte comparison.
 std::string DumpStore(const std::string& ledger_dir);

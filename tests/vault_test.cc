@@ -22,11 +22,6 @@ namespace {
 
 
 
-mb::LedgerOptions ReadOnly() {
-  mb::LedgerOptions o;
-  o.read_only = true;
-  return o;
-}
 
 std::string Donor(int i) {
   return R"({"type":"donor_registered","idempotency_key":"d)" + std::to_string(i) + R"(","data":{"donor":"D-)" +
@@ -142,7 +137,7 @@ TEST_F(VaultFileTest, AnErasureInterruptedBeforeTheZerosIsCompletedAtOpen) {
   mb::testing::WriteFileBytes(File(), before + after.substr(before.size()));
   ASSERT_NE(mb::testing::ReadFileBytes(File()).find("Nguyễn Văn Số 2"), std::string::npos);
   {
-    auto ro = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger(), ReadOnly());
+    auto ro = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger(), mb::testing::ReadOnly());
     ASSERT_TRUE(ro.ok()) << ro.status().ToString();
     auto d2 = (*ro)->vault().ForSubject("D-2");  // a read-only open already treats them as erased
     ASSERT_TRUE(d2.ok());
@@ -207,7 +202,7 @@ TEST_F(VaultFileTest, ARefusedBatchLeavesTheFileByteForByte) {
 }
 
 TEST_F(VaultFileTest, AReaderBesideAWriterSeesTheFileAtItsFirstQuestion) {
-  auto ro = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger(), ReadOnly());
+  auto ro = mb::Ledger::Open(dir_.path(), mb::testing::NullLogger(), mb::testing::ReadOnly());
   ASSERT_TRUE(ro.ok()) << ro.status().ToString();
   auto first = (*ro)->vault().ForSubject("D-3");
   ASSERT_TRUE(first.ok());

@@ -517,98 +517,40 @@ Status Ledger::Impl::Reseal(const EventDraft& d, uint64_t old_seq, const std::st
   return Status::Ok();
 }
 
-VaultWriter::VaultWriter(Vault& vault, std::shared_ptr<spdlog::logger> log)
-    : vault_(vault), log_(std::move(log)), thread_([this] { Run(); }) {}
-
-VaultWriter::~VaultWriter() {
-  {
-    std::lock_guard l(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
-}
-
-void VaultWriter::Start(std::vector<SealedEntry> entries) {
-  std::lock_guard l(mu_);
-  written_ = false;
-  if (pending_) {  // a programming error: Append waits for each batch before the next
-    std::fputs("minhbach: VaultWriter::Start with a batch still pending\n", stderr);
-    std::abort();
-  }
-  entries_ = std::move(entries);
-  pending_ = true;
-  cv_.notify_all();
-}
-
-Status VaultWriter::WaitWritten() {
-  std::unique_lock l(mu_);
-  cv_.wait(l, [this] { return written_ || !pending_; });
-  return written_ ? written_status_ : status_;
-}
-
-Status VaultWriter::Wait() {
-  std::unique_lock l(mu_);
-  cv_.wait(l, [this] { return !pending_; });
-  entries_.clear();
-  return status_;
-}
-
-void VaultWriter::Run() {
-  std::unique_lock l(mu_);
-  while (true) {
-    cv_.wait(l, [this] { return stop_ || pending_; });
-    if (stop_) return;
-    l.unlock();
-    const auto t0 = std::chrono::steady_clock::now();
-    // entries_ is only touched by Start and Wait, which wait for !pending_.
-    Status s = vault_.Put(entries_, [this](const Status& w) {
-      std::lock_guard g(mu_);
-      written_status_ = w;
-      written_ = true;
-      cv_.notify_all();
-    });
-    log_->debug("vault: {} entries' records written and synced in {} us", entries_.size(),
-                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
-    l.lock();
-    status_ = std::move(s);
-    pending_ = false;
-    cv_.notify_all();
-  }
-}
-
-VaultWrite::VaultWrite(std::unique_ptr<VaultWriter>& writer, Vault& vault, std::shared_ptr<spdlog::logger> log)
-    : writers_(writer), vault_(vault), log_(std::move(log)) {}
+VaultWrite::VaultWrite(std::unique_ptr<Helper>& helper, Vault& vault, std::shared_ptr<spdlog::logger> log)
+    : helpers_(helper), vault_(vault), log_(std::move(log)) {}
 
 void VaultWrite::Start(std::vector<SealedEntry>& sealed) {
-  std::vector<SealedEntry> entries;
+  if (helper_) return;
   for (SealedEntry& e : sealed) {
-    if (!e.payload.empty()) entries.push_back(std::move(e));
+    if (!e.payload.empty()) entries_.push_back(std::move(e));
   }
-  if (entries.empty() || writer_) return;
-  if (!writers_) writers_ = std::make_unique<VaultWriter>(vault_, log_);
-  writer_ = writers_.get();
-  first_seq_ = entries.front().seq;
-  writer_->Start(std::move(entries));
+  if (entries_.empty()) return;
+  if (!helpers_) helpers_ = std::make_unique<Helper>();
+  helper_ = helpers_.get();
+  helper_->Run([this] {
+    const auto t0 = std::chrono::steady_clock::now();
+    status_ = vault_.Put(entries_);
+    log_->debug("vault: {} entries' records written and synced in {} us", entries_.size(),
+                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count());
+  });
 }
 
 VaultWrite::~VaultWrite() { (void)Finish(); }
 
-Status VaultWrite::Written() { return writer_ && !waited_ ? writer_->WaitWritten() : status_; }
-
 Status VaultWrite::Finish() {
-  if (writer_ && !waited_) {
-    status_ = writer_->Wait();
+  if (helper_ && !waited_) {
+    helper_->Join();  // status_ was set by the job, before Join returns
     waited_ = true;
   }
   return status_;
 }
 
 void VaultWrite::Abandon() {
-  if (writer_ && Finish().ok()) {
-    if (Status r = vault_.Remove(first_seq_); !r.ok()) log_->warn("could not remove unused vault records: {}", r.ToString());
+  if (helper_ && Finish().ok()) {
+    if (Status r = vault_.Remove(entries_.front().seq); !r.ok()) log_->warn("could not remove unused vault records: {}", r.ToString());
   }
-  writer_ = nullptr;
+  helper_ = nullptr;
 }
 
 Status PatchMarker(std::string* payload, const Hash& marker, const Hash& commitment) {
@@ -868,7 +810,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
   };
   // 2a'. Sealing (salts, commitments, vault payloads) runs in log order on the helper thread once it has
   //      encoded its half, beside 2b, which patches each entry's commitments in when it reaches it.
-  VaultWrite vault(m.vault_writer, *m.vault, m.log);  // before the sealer: destroyed after it
+  VaultWrite vault(m.vault_helper, *m.vault, m.log);  // before the sealer: destroyed after it
   Sealer sealer(events, order, m.size, subjects, vault);
   if (n >= kParallelEncodeMin) {
     if (!m.helper) m.helper = std::make_unique<Helper>();
@@ -949,14 +891,13 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
     m.domain.Rollback();
     return c;
   }
-  const auto& t_vault = t_encode;
   m.domain.Commit();
   const auto t_write = std::chrono::steady_clock::now();
   auto us = [](auto a, auto b) { return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count(); };
   m.log->debug("append {} events ({} bytes, {} with personal data): lookup {} us, encode {} us, chain+rules+hash {} us, "
                "commit {} us", result.appended, wb.GetDataSize(),
                std::count_if(order.begin(), order.end(), [&](size_t i) { return !events[i].sealed.empty(); }), us(t_start, t_lookup), us(t_lookup, t_encoded),
-               us(t_encoded, t_encode), us(t_vault, t_write));
+               us(t_encoded, t_encode), us(t_encode, t_write));
   m.builder = std::move(next);
   m.size = seq;
   m.last_leaf = prev;

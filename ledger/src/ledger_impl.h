@@ -68,55 +68,27 @@ class Helper {
   std::thread thread_;
 };
 
-// The thread that writes a batch's vault records (synced) while the calling thread checks the batch: one per
-// writable ledger, made at its first batch with personal data and stopped with the ledger (a thread made per
-// batch cost the checks measurably: docs/performance.md "Vault").
-class VaultWriter {
- public:
-  VaultWriter(Vault& vault, std::shared_ptr<spdlog::logger> log);
-  ~VaultWriter();
-  VaultWriter(const VaultWriter&) = delete;
-  VaultWriter& operator=(const VaultWriter&) = delete;
-  // Hands a batch over (the previous one must have been waited for); the write starts at once.
-  void Start(std::vector<SealedEntry> entries);
-  // Waits until the batch is written to the file (not yet synced), or its write failed.
-  Status WaitWritten();
-  // Waits until the batch is durable, or its write or sync failed.
-  Status Wait();
-
- private:
-  void Run();
-  Vault& vault_;
-  std::shared_ptr<spdlog::logger> log_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<SealedEntry> entries_;
-  bool pending_ = false, written_ = false, stop_ = false;
-  Status written_status_, status_;
-  std::thread thread_;
-};
-
-// One batch's vault write through the ledger's VaultWriter. Written() waits until the records are in the file,
-// Finish() until they are durable; Abandon() waits and removes them (the batch was refused). Waits when destroyed.
+// One batch's vault write (Vault::Put, synced) on the ledger's vault helper, a thread kept for the ledger's life
+// (made at its first batch with personal data), while the calling thread checks the batch. Finish() waits until
+// the records are durable; Abandon() waits and removes them (the batch was refused). Waits when destroyed.
 class VaultWrite {
  public:
-  VaultWrite(std::unique_ptr<VaultWriter>& writer, Vault& vault, std::shared_ptr<spdlog::logger> log);
+  VaultWrite(std::unique_ptr<Helper>& helper, Vault& vault, std::shared_ptr<spdlog::logger> log);
   ~VaultWrite();
   VaultWrite(const VaultWrite&) = delete;
   VaultWrite& operator=(const VaultWrite&) = delete;
-  // Hands the batch's entries with personal data to the writer (at most once; from any thread, before the
-  // calling thread's first Written, Finish or Abandon).
+  // Hands the batch's entries with personal data to the helper (at most once; from any thread, before the
+  // calling thread's first Finish or Abandon).
   void Start(std::vector<SealedEntry>& sealed);
-  Status Written();
   Status Finish();
   void Abandon();
 
  private:
-  std::unique_ptr<VaultWriter>& writers_;
-  VaultWriter* writer_ = nullptr;  // null when the batch has no personal data
+  std::unique_ptr<Helper>& helpers_;
+  Helper* helper_ = nullptr;  // null when the batch has no personal data
   Vault& vault_;
   std::shared_ptr<spdlog::logger> log_;
-  uint64_t first_seq_ = 0;
+  std::vector<SealedEntry> entries_;
   bool waited_ = false;
   Status status_;
 };
@@ -185,7 +157,7 @@ class Ledger::Impl {
   mutable Sha256 sha;
   std::unique_ptr<Vault> vault;
   Anchor anchor;  // the last acknowledged state and signed checkpoint, outside RocksDB (anchor.h)
-  std::unique_ptr<VaultWriter> vault_writer;  // after `vault`: stopped before it is closed
+  std::unique_ptr<Helper> vault_helper;  // writes the vault (VaultWrite); after `vault`: stopped before it closes
   std::unique_ptr<Helper> helper;             // the append's second core, made at the first large batch
   // Set when a write to the log's store failed after RocksDB took the batch: nothing more is written until the
   // ledger is reopened (its recovery decides what the batch left).

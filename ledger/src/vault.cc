@@ -54,13 +54,11 @@ uint32_t LE32(const char* p) {
 }
 uint64_t LE64(const char* p) { return LE32(p) | (uint64_t{LE32(p + 4)} << 32); }
 
-uint32_t Crc(uint32_t crc, const char* p, size_t n) { return Crc32c(crc, p, n); }
-
 // The crc of a frame's header (bytes 0..7, 12..15) and `covered` bytes of body.
 uint32_t FrameCrc(const char* frame, size_t covered) {
-  uint32_t c = Crc(0, frame, 8);
-  c = Crc(c, frame + 12, 4);
-  return Crc(c, frame + kFrameHeader, covered);
+  uint32_t c = Crc32c(0, frame, 8);
+  c = Crc32c(c, frame + 12, 4);
+  return Crc32c(c, frame + kFrameHeader, covered);
 }
 
 void PutField(std::string* out, std::string_view s) {
@@ -207,7 +205,7 @@ class Vault::Impl {
   Result<std::vector<VaultRecord>> Records(const Slot& s) const {
     if (s.erased) return std::vector<VaultRecord>();
     MB_ASSIGN_OR_RETURN(std::string p, Payload(s));
-    if (Crc(0, p.data(), p.size()) != s.crc) {
+    if (Crc32c(0, p.data(), p.size()) != s.crc) {
       if (AllZero(p)) return std::vector<VaultRecord>();  // erased by a writer after this reader loaded
       return Status::Corruption(path + ": the records of entry " + std::to_string(s.seq) + " are damaged (crc)");
     }
@@ -356,7 +354,7 @@ Status Vault::Impl::Classify(const std::vector<std::string>& payloads, const std
                              size_t last_first, uint64_t size) const {
   for (size_t i = 0; i < slots.size(); ++i) {
     Slot& s = slots[i];
-    const bool intact = Crc(0, payloads[i].data(), payloads[i].size()) == s.crc, zero = AllZero(payloads[i]);
+    const bool intact = Crc32c(0, payloads[i].data(), payloads[i].size()) == s.crc, zero = AllZero(payloads[i]);
     s.erased = erased_seqs.count(s.seq) > 0 || (!intact && zero);
     if (s.erased && !zero) unscrubbed.push_back(i);
     if (s.erased || intact) continue;
@@ -398,7 +396,7 @@ Status Vault::Impl::CatchUp() const {
     for (; indexed <= last; ++indexed) {
       const Slot& s = slots[indexed];
       const std::string_view p = std::string_view(bytes).substr(s.off - from, s.len);
-      if (s.erased || (Crc(0, p.data(), p.size()) != s.crc && AllZero(p))) continue;
+      if (s.erased || (Crc32c(0, p.data(), p.size()) != s.crc && AllZero(p))) continue;
       MB_RETURN_IF_ERROR(Index(s, p));
     }
   }
@@ -515,17 +513,7 @@ Status Vault::Put(const std::vector<VaultRecord>& records) {
   return Put(entries);
 }
 
-Status Vault::Put(const std::vector<SealedEntry>& entries, const std::function<void(const Status&)>& written) {
-  bool told = false;
-  Status st = PutFrame(entries, [&](const Status& s) {
-    told = true;
-    if (written) written(s);
-  });
-  if (!told && written) written(st);
-  return st;
-}
-
-Status Vault::PutFrame(const std::vector<SealedEntry>& entries, const std::function<void(const Status&)>& written) {
+Status Vault::Put(const std::vector<SealedEntry>& entries) {
   Impl& m = *impl_;
   if (m.read_only) return Status::InvalidArgument("the vault was opened read-only");
   if (entries.empty()) return Status::Ok();
@@ -548,7 +536,7 @@ Status Vault::PutFrame(const std::vector<SealedEntry>& entries, const std::funct
       return Status::Internal("vault: entry " + std::to_string(e.seq) + " is out of order, or names no subject");
     }
     last = e.seq + 1;
-    const uint32_t crc = Crc(0, e.payload.data(), e.payload.size());
+    const uint32_t crc = Crc32c(0, e.payload.data(), e.payload.size());
     char* slot = head.data() + kFrameHeader + i * kSlotBytes;
     PutLE64(slot, e.seq);
     PutLE32(slot + 8, static_cast<uint32_t>(off));
@@ -558,13 +546,12 @@ Status Vault::PutFrame(const std::vector<SealedEntry>& entries, const std::funct
     off += e.payload.size();
   }
   SealFrame(&head, head.size() - kFrameHeader);
-  Status w = m.WriteFrame(at, head, entries);  // in the page cache: a full disk shows here
+  Status w = m.WriteFrame(at, head, entries);
   if (!w.ok()) {
     if (::ftruncate(m.fd, static_cast<off_t>(at)) != 0) m.log->warn("vault: could not cut a failed write at byte {}", at);
     return w;
   }
-  written(Status::Ok());
-  MB_RETURN_IF_ERROR(m.Sync());  // a failure here is the device's: the caller stops (see Ledger::Append)
+  MB_RETURN_IF_ERROR(m.Sync());
   m.end = at + bytes;
   m.slots.insert(m.slots.end(), slots.begin(), slots.end());  // indexed by the first question that needs it
   return Status::Ok();

@@ -71,10 +71,9 @@ class Vault {
                                              bool read_only);
 
   // Stores the entries (in log order, after every entry held) as one frame, in one write and one fdatasync; the
-  // indexes (subject, donor pseudonym and name) take them at the first question that needs them. `written`, when
-  // given, is called once: when the frame is written but not yet synced, or with the error that stopped it before.
-  // Returns once the frame is durable.
-  Status Put(const std::vector<SealedEntry>& entries, const std::function<void(const Status&)>& written = {});
+  // indexes (subject, donor pseudonym and name) take them at the first question that needs them. Returns once the
+  // frame is durable.
+  Status Put(const std::vector<SealedEntry>& entries);
   // The same for records (grouped by entry, in log order), which it encodes first.
   Status Put(const std::vector<VaultRecord>& records);
   // An entry's payload: str(subject), then for each record str(field) || salt || str(value) (storage.md 7.3).
@@ -117,7 +116,6 @@ class Vault {
   class Impl;
 
  private:
-  Status PutFrame(const std::vector<SealedEntry>& entries, const std::function<void(const Status&)>& written);
   explicit Vault(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
