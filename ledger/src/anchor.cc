@@ -1,8 +1,5 @@
 #include "anchor.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <filesystem>
 #include <optional>
@@ -32,6 +29,7 @@ std::string EncodeSlot(const AnchorState& a) {
   PutHash(&s, a.to_leaf);
   s += SeqKey(a.checkpoint_number) + SeqKey(a.checkpoint_size);
   PutHash(&s, a.checkpoint_root);
+  s += SeqKey(a.from_vault_end) + SeqKey(a.to_vault_end);
   s.resize(kSlotBytes, '\0');
   const uint32_t crc = Crc32c(0, s.data(), kCrcAt);
   for (int i = 0; i < 4; ++i) s[kCrcAt + i] = static_cast<char>(crc >> (24 - 8 * i));
@@ -55,6 +53,8 @@ std::optional<AnchorState> DecodeSlot(std::string_view s) {
   a.checkpoint_number = u64();
   a.checkpoint_size = u64();
   a.checkpoint_root = hash();
+  a.from_vault_end = u64();  // zeros in a slot written before these fields: no bound
+  a.to_vault_end = u64();
   return a;
 }
 
@@ -71,53 +71,53 @@ Status Behind(const std::string& what) {
 
 }  // namespace
 
-Anchor::~Anchor() {
-  if (fd_ >= 0) ::close(fd_);
-}
-Anchor::Anchor(Anchor&& o) noexcept : fd_(o.fd_), path_(std::move(o.path_)), state_(o.state_) { o.fd_ = -1; }
-Anchor& Anchor::operator=(Anchor&& o) noexcept {
-  std::swap(fd_, o.fd_);
-  std::swap(path_, o.path_);
-  std::swap(state_, o.state_);
-  return *this;
-}
-
-Result<Anchor> Anchor::Create(const std::string& ledger_dir) {
+Result<Anchor> Anchor::Create(FileSystem& files, const std::string& ledger_dir) {
   Anchor a;
-  a.path_ = (fs::path(ledger_dir) / kAnchorFileName).string();
+  const std::string path = (fs::path(ledger_dir) / kAnchorFileName).string();
   AnchorState first;
   first.counter = 1;
   std::string bytes = EncodeSlot(AnchorState{}) + EncodeSlot(first);  // slot 0 empty-but-valid, slot 1 current
-  MB_RETURN_IF_ERROR(WriteNewFileDurably(a.path_, bytes, 0600));
-  a.fd_ = ::open(a.path_.c_str(), O_RDWR | O_CLOEXEC);
-  if (a.fd_ < 0) return ErrnoStatus("opening " + a.path_);
+  MB_RETURN_IF_ERROR(WriteNewFileDurably(files, path, bytes, 0600));
+  MB_ASSIGN_OR_RETURN(a.file_, files.Open(path, OpenMode::kWrite));
   a.state_ = first;
   return a;
 }
 
-Result<Anchor> Anchor::Open(const std::string& ledger_dir, bool read_only) {
+Result<Anchor> Anchor::Open(FileSystem& files, const std::string& ledger_dir, bool read_only) {
   Anchor a;
-  a.path_ = (fs::path(ledger_dir) / kAnchorFileName).string();
-  a.fd_ = ::open(a.path_.c_str(), (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-  if (a.fd_ < 0) {
-    return Status::IOError("the ledger's anchor " + a.path_ + " cannot be opened (" + std::strerror(errno) +
+  const std::string path = (fs::path(ledger_dir) / kAnchorFileName).string();
+  auto file = files.Open(path, read_only ? OpenMode::kRead : OpenMode::kWrite);
+  if (!file.ok()) {
+    return Status::IOError("the ledger's anchor cannot be opened (" + file.status().message() +
                            "): without it a rolled-back store cannot be told from a whole one; see "
                            "docs/format/storage.md section 9.3");
   }
+  a.file_ = std::move(*file);
   std::string bytes(2 * kSlotBytes, '\0');
-  MB_RETURN_IF_ERROR(ReadAllAt(a.fd_, bytes.data(), bytes.size(), 0, a.path_));
+  MB_RETURN_IF_ERROR(a.file_->ReadAt(0, bytes.data(), bytes.size()));
   auto s0 = DecodeSlot(std::string_view(bytes).substr(0, kSlotBytes));
   auto s1 = DecodeSlot(std::string_view(bytes).substr(kSlotBytes));
-  if (!s0 && !s1) return Status::Corruption(a.path_ + ": neither slot is valid (magic or crc)");
+  if (!s0 && !s1) return Status::Corruption(path + ": neither slot is valid (magic or crc)");
   a.state_ = !s1 || (s0 && s0->counter > s1->counter) ? *s0 : *s1;
+  return a;
+}
+
+uint64_t VaultEndAt(const AnchorState& a, uint64_t size) {
+  return size == a.from_size && size != a.to_size ? a.from_vault_end : a.to_vault_end;
+}
+
+AnchorState SettledAt(AnchorState a, uint64_t size, const Hash& last_leaf) {
+  a.from_vault_end = a.to_vault_end = VaultEndAt(a, size);
+  a.from_size = a.to_size = size;
+  a.from_leaf = a.to_leaf = last_leaf;
   return a;
 }
 
 Status Anchor::Write(AnchorState next, bool sync) {
   next.counter = state_.counter + 1;
   const std::string slot = EncodeSlot(next);
-  MB_RETURN_IF_ERROR(WriteAllAt(fd_, slot.data(), slot.size(), (next.counter % 2) * kSlotBytes, path_));
-  if (sync) MB_RETURN_IF_ERROR(SyncData(fd_, path_));
+  MB_RETURN_IF_ERROR(file_->WriteAt((next.counter % 2) * kSlotBytes, slot));
+  if (sync) MB_RETURN_IF_ERROR(file_->Sync());
   state_ = next;
   return Status::Ok();
 }

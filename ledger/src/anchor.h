@@ -10,8 +10,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
+#include "minhbach/files.h"
 #include "minhbach/hash.h"
 #include "minhbach/status.h"
 
@@ -25,30 +27,32 @@ struct AnchorState {
   uint64_t checkpoint_size = 0;         // the last signed checkpoint (none when checkpoint_number is 0)
   uint64_t checkpoint_number = 0;       // 1 + its number in the store
   Hash checkpoint_root{};
+  // The vault's whole frames end at least here when the store is at from_size / to_size: a damaged or cut
+  // frame before that is damage, never taken for a torn last write (0: no bound).
+  uint64_t from_vault_end = 0, to_vault_end = 0;
 };
+
+// The bound on the vault's whole frames for a store of `size` entries (VaultEndAt), and the anchor state once
+// the store is known to be at `size` (a clean close, a checkpoint): both sides of the last batch at that size.
+uint64_t VaultEndAt(const AnchorState& a, uint64_t size);
+AnchorState SettledAt(AnchorState a, uint64_t size, const Hash& last_leaf);
 
 class Anchor {
  public:
   Anchor() = default;
-  ~Anchor();
-  Anchor(Anchor&& o) noexcept;
-  Anchor& operator=(Anchor&& o) noexcept;
-  Anchor(const Anchor&) = delete;
-  Anchor& operator=(const Anchor&) = delete;
 
   // Creates LEDGER/anchor (which must not exist) at an empty log, synced with its folder.
-  static Result<Anchor> Create(const std::string& ledger_dir);
+  static Result<Anchor> Create(FileSystem& fs, const std::string& ledger_dir);
   // Opens it and reads the newer of its valid slots.
-  static Result<Anchor> Open(const std::string& ledger_dir, bool read_only);
+  static Result<Anchor> Open(FileSystem& fs, const std::string& ledger_dir, bool read_only);
 
   const AnchorState& state() const { return state_; }
-  bool is_open() const { return fd_ >= 0; }
+  bool is_open() const { return file_ != nullptr; }
   // Writes `next` (its counter is set) to the other slot and syncs it (unless `sync` is false: tests only).
   Status Write(AnchorState next, bool sync = true);
 
  private:
-  int fd_ = -1;
-  std::string path_;
+  std::unique_ptr<File> file_;
   AnchorState state_;
 };
 

@@ -1,11 +1,5 @@
 #include "minhbach/journal.h"
 
-#include "file_io.h"
-
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "minhbach/files.h"
 #include "minhbach/hash.h"
 #include "minhbach/text.h"
 
@@ -92,21 +87,20 @@ Status JournalAppend(const std::string& ledger_dir, JournalRecord r) {
     }
   }
   const std::string path = (fs::path(ledger_dir) / kJournalFile).string();
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IOError("opening " + path);
-  struct Closer { int fd; ~Closer() { ::close(fd); } } closer{fd};
-  if (::flock(fd, LOCK_EX) != 0) return Status::IOError("locking " + path);
+  const std::shared_ptr<FileSystem> files = PosixFileSystem();
+  MB_ASSIGN_OR_RETURN(auto file, files->Open(path, OpenMode::kAppend, 0600));
+  MB_RETURN_IF_ERROR(file->LockExclusive());
   MB_ASSIGN_OR_RETURN(Head head, ReadChecked(path, nullptr));
   // The head file too: an edit of the last line must not be hidden by the next line's link.
   MB_RETURN_IF_ERROR(CheckHead(ledger_dir, head));
   r.n = head.next;
   r.at = NowUtc();
   const std::string line = LineOf(r, head.hash);
-  MB_RETURN_IF_ERROR(WriteAll(fd, line + "\n", path));
-  MB_RETURN_IF_ERROR(SyncData(fd, path));
+  MB_RETURN_IF_ERROR(file->Append(line + "\n"));
+  MB_RETURN_IF_ERROR(file->Sync());
   Sha256 sha;
   const std::string head_path = (fs::path(ledger_dir) / kJournalHeadFile).string();
-  MB_RETURN_IF_ERROR(ReplaceFileDurably(head_path, std::to_string(r.n) + " " + HexEncode(sha.Digest(line)) + "\n", 0600));
+  MB_RETURN_IF_ERROR(ReplaceFileDurably(*files, head_path, std::to_string(r.n) + " " + HexEncode(sha.Digest(line)) + "\n", 0600));
   return Status::Ok();
 }
 

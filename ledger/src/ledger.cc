@@ -8,7 +8,6 @@
 #include <rocksdb/write_batch.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -54,13 +53,6 @@ Status FromRocks(const rocksdb::Status& s, const std::string& context) {
 
 namespace {
 
-// Free bytes of the disk holding `dir` (LedgerOptions::free_bytes' default).
-Result<uint64_t> FreeBytes(const std::string& dir) {
-  struct statvfs st {};
-  if (::statvfs(dir.c_str(), &st) != 0) return ErrnoStatus("reading the free space of " + dir);
-  return uint64_t{st.f_bavail} * st.f_frsize;
-}
-
 // The disk must keep options.min_free_bytes beside what is about to be written (LedgerOptions::min_free_bytes).
 Status CheckFreeSpace(const Ledger::Impl& m, uint64_t writing, const std::string& what) {
   MB_ASSIGN_OR_RETURN(uint64_t free, m.options.free_bytes(m.dir));
@@ -82,10 +74,9 @@ Ledger::Impl::~Impl() {
     if (!options.read_only && broken.ok()) {  // a broken ledger leaves its store to the next open's recovery
       // Every append was synced: the anchor may now say that the last batch is durable, so that the next open
       // tells the loss of that batch from a crash before its sync (anchor.h).
-      AnchorState closed = anchor.state();
-      if (anchor.is_open() && (closed.from_size != size || closed.to_size != size)) {
-        closed.from_size = closed.to_size = size;
-        closed.from_leaf = closed.to_leaf = last_leaf;
+      const AnchorState& a = anchor.state();
+      if (anchor.is_open() && (a.from_size != size || a.to_size != size)) {
+        const AnchorState closed = SettledAt(a, size, last_leaf);
         if (Status a = anchor.Write(closed, options.sync); !a.ok() && log) log->warn("anchoring at close: {}", a.ToString());
       }
       // Not on a (nearly) full disk: the memtables are in the synced log anyway, and a failed flush would meet
@@ -152,11 +143,8 @@ class StoreNodes : public NodeSource {
 };
 
 
-Result<std::string> ReadSmallFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError("cannot read " + path.string());
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (s.size() > 4096) return Status::InvalidArgument(path.string() + " is larger than a key file can be");
+Result<std::string> ReadKeyFile(FileSystem& files, const std::string& path) {
+  MB_ASSIGN_OR_RETURN(std::string s, ReadWholeFile(files, path, 4096));
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
   return s;
 }
@@ -166,7 +154,7 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(const LedgerOptions& o) {
   table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
   rocksdb::ColumnFamilyOptions base;
   base.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  base.write_buffer_size = 64 << 20;
+  base.write_buffer_size = o.write_buffer_bytes;
 
   rocksdb::BlockBasedTableOptions index_table = table;
   index_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
@@ -208,6 +196,7 @@ Status OpenDb(Ledger::Impl& impl, bool create) {
   dbo.create_if_missing = create;
   dbo.create_missing_column_families = create;
   if (impl.options.env) dbo.env = impl.options.env;
+  dbo.max_file_opening_threads = impl.options.file_opening_threads;
   dbo.error_if_exists = create;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
@@ -238,6 +227,19 @@ Status OpenDb(Ledger::Impl& impl, bool create) {
 int64_t SystemClockMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// The defaults of the options left empty: the real file system, its free space, the system clock.
+void SetDefaults(LedgerOptions& o) {
+  if (!o.files) o.files = PosixFileSystem();
+  if (!o.free_bytes) o.free_bytes = [files = o.files](const std::string& dir) { return files->FreeBytes(dir); };
+  if (!o.clock) o.clock = SystemClockMicros;
+}
+
+// Whether `dir` holds a store (its folder, in RocksDB's file system).
+bool StoreExists(const LedgerOptions& o, const std::string& dir) {
+  rocksdb::Env* env = o.env ? o.env : rocksdb::Env::Default();
+  return env->FileExists((fs::path(dir) / kDbDirName).string()).ok();
 }
 
 std::string EncodeHead(uint64_t size, const Hash& last) { return SeqKey(size) + std::string(AsView(last)); }
@@ -569,25 +571,24 @@ Ledger::~Ledger() = default;
 Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const std::string& origin,
                                                std::shared_ptr<spdlog::logger> log, LedgerOptions options) {
   MB_RETURN_IF_ERROR(ValidateKeyName(origin).WithContext("origin"));
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Status::IOError("creating " + dir + ": " + ec.message());
-  if (fs::exists(fs::path(dir) / kDbDirName) || fs::exists(fs::path(dir) / kSigningKeyFile)) {
+  SetDefaults(options);
+  FileSystem& files = *options.files;
+  MB_RETURN_IF_ERROR(files.CreateDirs(dir));
+  if (StoreExists(options, dir) || files.Exists((fs::path(dir) / kSigningKeyFile).string())) {
     return Status::InvalidArgument("a ledger already exists in " + dir);
   }
   MB_ASSIGN_OR_RETURN(SigningKey key, SigningKey::Generate(origin));
-  MB_RETURN_IF_ERROR(WriteNewFileDurably((fs::path(dir) / kSigningKeyFile).string(), key.ToString() + "\n", 0600));
-  MB_RETURN_IF_ERROR(WriteNewFileDurably((fs::path(dir) / kVerifierKeyFile).string(), key.verifier().ToString() + "\n", 0644));
+  MB_RETURN_IF_ERROR(WriteNewFileDurably(files, (fs::path(dir) / kSigningKeyFile).string(), key.ToString() + "\n", 0600));
+  MB_RETURN_IF_ERROR(WriteNewFileDurably(files, (fs::path(dir) / kVerifierKeyFile).string(), key.verifier().ToString() + "\n", 0644));
 
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   impl->log = std::move(log);
   impl->options = std::move(options);
   impl->options.read_only = false;
-  if (!impl->options.free_bytes) impl->options.free_bytes = FreeBytes;
   MB_RETURN_IF_ERROR(CheckFreeSpace(*impl, 0, "making a ledger"));
   MB_RETURN_IF_ERROR(OpenDb(*impl, /*create=*/true));
-  MB_ASSIGN_OR_RETURN(impl->vault, Vault::Create(dir, impl->log));
+  MB_ASSIGN_OR_RETURN(impl->vault, Vault::Create(dir, impl->log, impl->options.files.get()));
   rocksdb::WriteBatch wb;
   wb.Put(impl->meta, kMetaFormat, kFormatVersion);
   wb.Put(impl->meta, kMetaOrigin, origin);
@@ -596,30 +597,28 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const std
   rocksdb::WriteOptions wo;
   wo.sync = true;
   MB_RETURN_IF_ERROR(FromRocks(impl->db->Write(wo, &wb), "initialising ledger"));
-  MB_ASSIGN_OR_RETURN(impl->anchor, Anchor::Create(dir));
+  MB_ASSIGN_OR_RETURN(impl->anchor, Anchor::Create(*impl->options.files, dir));
   impl->origin = origin;
   impl->verifier = key.verifier();
-  if (!impl->options.clock) impl->options.clock = SystemClockMicros;
   impl->log->info("created ledger {} (origin {})", dir, origin);
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared_ptr<spdlog::logger> log,
                                              LedgerOptions options) {
-  if (!fs::exists(fs::path(dir) / kDbDirName)) {
+  SetDefaults(options);
+  if (!StoreExists(options, dir)) {
     return Status::InvalidArgument("no ledger in " + dir + " (run `minhbach init` first)");
   }
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   impl->log = std::move(log);
   impl->options = std::move(options);
-  if (!impl->options.clock) impl->options.clock = SystemClockMicros;
-  if (!impl->options.free_bytes) impl->options.free_bytes = FreeBytes;
   // RocksDB writes at a writable open (a MANIFEST, OPTIONS, a new log): not on a full disk.
   if (!impl->options.read_only) MB_RETURN_IF_ERROR(CheckFreeSpace(*impl, 0, "opening the ledger for writing"));
   // The anchor first: a reader beside a live writer then reads the store at a later moment than the anchor,
   // never an earlier one (the writer's anchor runs at most one batch ahead of its store, anchor.h).
-  MB_ASSIGN_OR_RETURN(impl->anchor, Anchor::Open(dir, impl->options.read_only));
+  MB_ASSIGN_OR_RETURN(impl->anchor, Anchor::Open(*impl->options.files, dir, impl->options.read_only));
   MB_RETURN_IF_ERROR(OpenDb(*impl, /*create=*/false));
   MB_RETURN_IF_ERROR(LoadTail(*impl).WithContext("opening ledger " + dir));
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(impl)));
@@ -627,7 +626,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared
   // Before anything is changed (the vault's clean-up below goes by the store's size): a store that lost
   // acknowledged entries is refused here.
   MB_RETURN_IF_ERROR(ledger->CheckAnchor().WithContext("opening ledger " + dir));
-  MB_ASSIGN_OR_RETURN(m.vault, Vault::Open(dir, m.log, m.options.read_only));
+  MB_ASSIGN_OR_RETURN(m.vault, Vault::Open(dir, m.log, m.options.read_only, m.options.files.get(),
+                                            VaultEndAt(m.anchor.state(), m.size)));
   if (!m.options.read_only) {
     // Records of an append that crashed between the vault's write and the log's name entries the log never got.
     MB_ASSIGN_OR_RETURN(size_t dropped, m.vault->DropFrom(m.size));
@@ -693,11 +693,12 @@ Status WriteNow(Ledger::Impl& m, rocksdb::WriteBatch* wb, const std::string& wha
 // write started as soon as the batch was sealed, beside the checks, so this rarely waits. Then one synced
 // RocksDB write commits the batch, while the anchor records the states before and after it, synced beside it:
 // whichever reaches the disk first, an open finds the store at one of the two (anchor.h).
-Status CommitBatch(Ledger::Impl& m, rocksdb::WriteBatch* wb, VaultWrite& vault, const AnchorState& next) {
+Status CommitBatch(Ledger::Impl& m, rocksdb::WriteBatch* wb, VaultWrite& vault, AnchorState next) {
   if (Status v = vault.Finish(); !v.ok()) {
     vault.Abandon();
     return v;
   }
+  next.to_vault_end = m.vault->WholeBytes();
   if (!m.helper) m.helper = std::make_unique<Helper>();
   Status anchored;
   m.helper->Run([&] { anchored = m.anchor.Write(next, m.options.sync); });
@@ -882,9 +883,7 @@ Result<AppendResult> Ledger::Append(const std::vector<EventDraft>& events, const
 
   // 3. The commit point.
   const auto t_encode = std::chrono::steady_clock::now();
-  AnchorState anchored = m.anchor.state();
-  anchored.from_size = m.size;
-  anchored.from_leaf = m.last_leaf;
+  AnchorState anchored = SettledAt(m.anchor.state(), m.size, m.last_leaf);
   anchored.to_size = seq;
   anchored.to_leaf = prev;
   if (Status c = CommitBatch(m, &wb, vault, anchored); !c.ok()) {
@@ -1060,11 +1059,10 @@ Result<std::string> Ledger::SignCheckpoint() {
   Impl& m = *impl_;
   if (m.options.read_only) return Status::InvalidArgument("ledger was opened read-only");
   fs::path key_path = fs::path(m.dir) / kSigningKeyFile;
-  struct stat st;
-  if (::stat(key_path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-    m.log->warn("{} is readable by group or others (mode {:o}); it should be 0600", key_path.string(), st.st_mode & 0777);
+  if (auto mode = m.options.files->Mode(key_path.string()); mode.ok() && (*mode & 077) != 0) {
+    m.log->warn("{} is readable by group or others (mode {:o}); it should be 0600", key_path.string(), *mode & 0777);
   }
-  MB_ASSIGN_OR_RETURN(std::string key_text, ReadSmallFile(key_path));
+  MB_ASSIGN_OR_RETURN(std::string key_text, ReadKeyFile(*m.options.files, key_path.string()));
   MB_ASSIGN_OR_RETURN(SigningKey key, SigningKey::Parse(key_text));
   if (key.verifier().ToString() != m.verifier->ToString()) {
     return Status::InvalidArgument(key_path.string() + " is not the key this ledger was created with");
@@ -1079,9 +1077,7 @@ Result<std::string> Ledger::SignCheckpoint() {
   wb.Put(m.meta, k, text);
   MB_RETURN_IF_ERROR(WriteNow(m, &wb, "storing checkpoint"));
   // Signed and stored: from now on a store without it, or at another root at its size, is refused at open.
-  AnchorState a = m.anchor.state();
-  a.from_size = a.to_size = m.size;
-  a.from_leaf = a.to_leaf = m.last_leaf;
+  AnchorState a = SettledAt(m.anchor.state(), m.size, m.last_leaf);
   a.checkpoint_number = existing.size() + 1;
   a.checkpoint_size = cp.size;
   a.checkpoint_root = cp.root;

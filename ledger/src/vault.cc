@@ -1,14 +1,8 @@
 #include "minhbach/vault.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
-#include <climits>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -150,7 +144,7 @@ class Vault::Impl {
   std::string dir, path;
   std::shared_ptr<spdlog::logger> log;
   bool read_only = false;
-  int fd = -1;
+  std::unique_ptr<File> file;
   Hash secret{};
   std::unique_ptr<PseudonymKeyer> keyer;
 
@@ -162,13 +156,11 @@ class Vault::Impl {
   mutable std::unordered_map<std::string, std::vector<uint64_t>> subjects;
   mutable std::unordered_map<std::string, std::string> pseudonyms;  // PseudonymKey bytes -> donor (the first)
   mutable std::map<std::string, std::vector<std::string>, std::less<>> names;  // normalized name -> donors
+  uint64_t whole_until = 0;  // Vault::Open
   mutable uint64_t end = 0;   // the end of the last whole frame
   mutable uint64_t tail = 0;  // bytes after it (a torn write)
   mutable std::vector<size_t> unscrubbed;  // erased slots whose payload still holds bytes
 
-  ~Impl() {
-    if (fd >= 0) ::close(fd);
-  }
   Status Load() const;
   Status LoadFrame(uint64_t at, const std::string& frame, std::vector<std::string>* payloads,
                    std::unordered_set<uint64_t>* erased_seqs) const;
@@ -198,7 +190,7 @@ class Vault::Impl {
   }
   Result<std::string> Payload(const Slot& s) const {
     std::string p(s.len, '\0');
-    MB_RETURN_IF_ERROR(ReadAllAt(fd, p.data(), p.size(), s.off, path));
+    MB_RETURN_IF_ERROR(file->ReadAt(s.off, p.data(), p.size()));
     return p;
   }
   // The records of slot `s` (read under the shared lock); empty when erased.
@@ -211,36 +203,20 @@ class Vault::Impl {
     }
     return DecodeEntryRecords(s.seq, p);
   }
-  Status Sync() const { return SyncData(fd, path); }
+  Status Sync() const { return file->Sync(); }
   // A batch frame's header and slots, then its payloads where they lie (no copy); not synced.
   Status WriteFrame(uint64_t at, const std::string& head, const std::vector<SealedEntry>& entries) const {
-    std::vector<iovec> iov;
-    iov.reserve(entries.size() + 1);
-    iov.push_back({const_cast<char*>(head.data()), head.size()});
-    for (const SealedEntry& e : entries) iov.push_back({const_cast<char*>(e.payload.data()), e.payload.size()});
-    size_t i = 0;
-    while (i < iov.size()) {
-      const int n = static_cast<int>(std::min<size_t>(iov.size() - i, IOV_MAX));
-      const ssize_t r = ::pwritev(fd, iov.data() + i, n, static_cast<off_t>(at));
-      if (r < 0 && errno == EINTR) continue;
-      if (r < 0) return ErrnoStatus("writing " + path);
-      at += static_cast<uint64_t>(r);
-      for (size_t left = static_cast<size_t>(r); left > 0;) {  // skip what was written, resume a partial iovec
-        const size_t take = std::min(left, iov[i].iov_len);
-        iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + take;
-        iov[i].iov_len -= take;
-        left -= take;
-        if (iov[i].iov_len == 0) ++i;
-      }
-      while (i < iov.size() && iov[i].iov_len == 0) ++i;
-    }
-    return Status::Ok();
+    std::vector<std::string_view> pieces;
+    pieces.reserve(entries.size() + 1);
+    pieces.push_back(head);
+    for (const SealedEntry& e : entries) pieces.push_back(e.payload);
+    return file->WriteAt(at, pieces.data(), pieces.size());
   }
   // Overwrites [from, to) with zeros (no sync).
   Status Zero(uint64_t from, uint64_t to) const {
     const std::string zeros(std::min<uint64_t>(to - from, 1 << 20), '\0');
     for (uint64_t at = from; at < to; at += zeros.size()) {
-      MB_RETURN_IF_ERROR(WriteAllAt(fd, zeros.data(), std::min<uint64_t>(zeros.size(), to - at), at, path));
+      MB_RETURN_IF_ERROR(file->WriteAt(at, std::string_view(zeros).substr(0, std::min<uint64_t>(zeros.size(), to - at))));
     }
     return Status::Ok();
   }
@@ -248,14 +224,14 @@ class Vault::Impl {
   Status CutAt(uint64_t at) const {
     MB_RETURN_IF_ERROR(Zero(at, end + tail));
     MB_RETURN_IF_ERROR(Sync());
-    if (::ftruncate(fd, static_cast<off_t>(at)) != 0) return ErrnoStatus("truncating " + path);
+    MB_RETURN_IF_ERROR(file->Truncate(at));
     MB_RETURN_IF_ERROR(Sync());
     return Load();
   }
   // Writable: cuts a torn tail and zeroes erased payloads an interrupted erasure left (both synced).
   Status Repair() const;
-  static Result<std::unique_ptr<Impl>> OpenFile(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
-                                                bool create, bool read_only);
+  static Result<std::unique_ptr<Impl>> OpenFile(FileSystem& files, const std::string& ledger_dir,
+                                                std::shared_ptr<spdlog::logger> log, bool create, bool read_only);
 };
 
 // Indexes one entry's payload, read in place: its subject's entries, and a donor's pseudonym keys and name.
@@ -311,27 +287,25 @@ Status Vault::Impl::LoadFrame(uint64_t at, const std::string& frame, std::vector
 Status Vault::Impl::Load() const {
   slots.clear(), subjects.clear(), pseudonyms.clear(), names.clear(), unscrubbed.clear();
   indexed = 0;
-  struct stat st{};
-  if (::fstat(fd, &st) != 0) return ErrnoStatus("reading " + path);
-  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  MB_ASSIGN_OR_RETURN(const uint64_t size, file->Size());
   std::vector<std::string> payloads;
   std::unordered_set<uint64_t> erased_seqs;
   uint64_t at = kFrameHeader + kFormatBytes + kHashSize;  // after the format frame (checked at open)
   size_t last_first = 0;  // the first slot of the last frame
   while (at + kFrameHeader <= size) {
     char h[kFrameHeader];
-    MB_RETURN_IF_ERROR(ReadAllAt(fd, h, sizeof h, at, path));
+    MB_RETURN_IF_ERROR(file->ReadAt(at, h, sizeof h));
     const uint64_t len = LE32(h + 4);
     std::string frame;
     if (len <= size - at - kFrameHeader) {
       frame.resize(kFrameHeader + len);
-      MB_RETURN_IF_ERROR(ReadAllAt(fd, frame.data(), frame.size(), at, path));
+      MB_RETURN_IF_ERROR(file->ReadAt(at, frame.data(), frame.size()));
     }
     if (frame.empty() || !FrameIntact(frame)) {
       // Only the last write can be torn (each is synced before the next starts): a bad frame with a whole frame
       // after it is damage, not a torn write.
       MB_ASSIGN_OR_RETURN(bool more, AnyFrameFrom(at + 1, size));
-      if (!more) break;
+      if (!more && at >= whole_until) break;
       return Status::Corruption(path + ": frame at byte " + std::to_string(at) + " is damaged (crc)");
     }
     last_first = slots.size();
@@ -340,6 +314,10 @@ Status Vault::Impl::Load() const {
   }
   end = at, tail = size - at;
   MB_RETURN_IF_ERROR(Classify(payloads, erased_seqs, last_first, size));
+  if (end < whole_until) {
+    return Status::Corruption(path + ": its whole frames end at byte " + std::to_string(end) + ", but the ledger's "
+                              "anchor says they reached byte " + std::to_string(whole_until) + ": records were lost");
+  }
   for (size_t i = 0; i < slots.size(); ++i) {
     if (!slots[i].erased) MB_RETURN_IF_ERROR(Index(slots[i], payloads[i]));
   }
@@ -355,10 +333,12 @@ Status Vault::Impl::Classify(const std::vector<std::string>& payloads, const std
   for (size_t i = 0; i < slots.size(); ++i) {
     Slot& s = slots[i];
     const bool intact = Crc32c(0, payloads[i].data(), payloads[i].size()) == s.crc, zero = AllZero(payloads[i]);
-    s.erased = erased_seqs.count(s.seq) > 0 || (!intact && zero);
+    // Zeros are an erasure only where an erasure frame says so: that frame is synced before the zeros are
+    // written. A reader may see the zeros of an erasure whose frame came after its look at the file's size.
+    s.erased = erased_seqs.count(s.seq) > 0 || (read_only && !intact && zero);
     if (s.erased && !zero) unscrubbed.push_back(i);
     if (s.erased || intact) continue;
-    if (i < last_first || tail > 0) {
+    if (i < last_first || tail > 0 || slots[last_first].frame < whole_until) {
       return Status::Corruption(path + ": the records of entry " + std::to_string(s.seq) + " are damaged (crc)");
     }
     end = slots[last_first].frame, tail = size - end;
@@ -373,7 +353,7 @@ Status Vault::Impl::Classify(const std::vector<std::string>& payloads, const std
 Result<bool> Vault::Impl::AnyFrameFrom(uint64_t from, uint64_t size) const {
   if (from >= size) return false;
   std::string rest(size - from, '\0');
-  MB_RETURN_IF_ERROR(ReadAllAt(fd, rest.data(), rest.size(), from, path));
+  MB_RETURN_IF_ERROR(file->ReadAt(from, rest.data(), rest.size()));
   for (size_t p = 0; p + kFrameHeader <= rest.size(); ++p) {
     if ((rest[p] != 'B' && rest[p] != 'X') || rest[p + 1] || rest[p + 2] || rest[p + 3]) continue;
     const uint64_t len = LE32(rest.data() + p + 4);
@@ -392,7 +372,7 @@ Status Vault::Impl::CatchUp() const {
     while (last + 1 < slots.size() && slots[last + 1].frame == slots[indexed].frame) ++last;
     const uint64_t from = slots[indexed].off, to = slots[last].off + slots[last].len;
     bytes.resize(to - from);
-    MB_RETURN_IF_ERROR(ReadAllAt(fd, bytes.data(), bytes.size(), from, path));
+    MB_RETURN_IF_ERROR(file->ReadAt(from, bytes.data(), bytes.size()));
     for (; indexed <= last; ++indexed) {
       const Slot& s = slots[indexed];
       const std::string_view p = std::string_view(bytes).substr(s.off - from, s.len);
@@ -416,7 +396,7 @@ Status Vault::Impl::Repair() const {
   return Sync();
 }
 
-Result<std::unique_ptr<Vault::Impl>> Vault::Impl::OpenFile(const std::string& ledger_dir,
+Result<std::unique_ptr<Vault::Impl>> Vault::Impl::OpenFile(FileSystem& files, const std::string& ledger_dir,
                                                            std::shared_ptr<spdlog::logger> log, bool create,
                                                            bool read_only) {
   auto impl = std::make_unique<Impl>();
@@ -424,33 +404,33 @@ Result<std::unique_ptr<Vault::Impl>> Vault::Impl::OpenFile(const std::string& le
   impl->path = (fs::path(impl->dir) / kRecordsFile).string();
   impl->log = std::move(log);
   impl->read_only = read_only;
-  std::error_code ec;
   if (create) {
-    if (fs::exists(impl->dir)) return Status::InvalidArgument(impl->dir + " already exists");
-    fs::create_directories(impl->dir, ec);
-    if (ec) return Status::IOError("creating " + impl->dir + ": " + ec.message());
-  } else if (!fs::exists(impl->dir)) {
+    if (files.Exists(impl->dir)) return Status::InvalidArgument(impl->dir + " already exists");
+    MB_RETURN_IF_ERROR(files.CreateDirs(impl->dir));
+  } else if (!files.Exists(impl->dir)) {
     return Status::InvalidArgument("no personal-data vault in " + ledger_dir + " (" + impl->dir + " is missing)");
-  } else if (!fs::exists(impl->path)) {
-    if (fs::exists(fs::path(impl->dir) / "CURRENT")) {
+  } else if (!files.Exists(impl->path)) {
+    if (files.Exists((fs::path(impl->dir) / "CURRENT").string())) {
       return Status::InvalidArgument("the vault in " + impl->dir + " is of format minhbach-vault-1 (a RocksDB store), "
                                      "which this build does not read (it reads " + kVaultFormat + ")");
     }
     return Status::Corruption("the vault in " + impl->dir + " has no " + kRecordsFile + " file");
   }
-  if (!read_only) ::chmod(impl->dir.c_str(), 0700);
-  const int flags = read_only ? O_RDONLY : (O_RDWR | (create ? O_CREAT | O_EXCL : 0));
-  impl->fd = ::open(impl->path.c_str(), flags | O_CLOEXEC, 0600);
-  if (impl->fd < 0) return ErrnoStatus("opening " + impl->path);
-  if (!read_only && ::fchmod(impl->fd, 0600) != 0) return ErrnoStatus("chmod 0600 " + impl->path);
+  if (!read_only) MB_RETURN_IF_ERROR(files.Chmod(impl->dir, 0700));
+  const OpenMode mode = read_only ? OpenMode::kRead : create ? OpenMode::kCreate : OpenMode::kWrite;
+  MB_ASSIGN_OR_RETURN(impl->file, files.Open(impl->path, mode, 0600));
+  if (!read_only) MB_RETURN_IF_ERROR(files.Chmod(impl->path, 0600));
   return impl;
 }
 
 Vault::Vault(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Vault::~Vault() = default;
 
-Result<std::unique_ptr<Vault>> Vault::Create(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log) {
-  MB_ASSIGN_OR_RETURN(auto impl, Impl::OpenFile(ledger_dir, std::move(log), true, false));
+Result<std::unique_ptr<Vault>> Vault::Create(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
+                                             FileSystem* files) {
+  std::shared_ptr<FileSystem> posix = files ? nullptr : PosixFileSystem();
+  FileSystem& fsys = files ? *files : *posix;
+  MB_ASSIGN_OR_RETURN(auto impl, Impl::OpenFile(fsys, ledger_dir, std::move(log), true, false));
   const Salt secret = RandomSalt();
   std::memcpy(impl->secret.data(), secret.data(), kHashSize);
   impl->keyer = std::make_unique<PseudonymKeyer>(impl->secret);
@@ -458,20 +438,22 @@ Result<std::unique_ptr<Vault>> Vault::Create(const std::string& ledger_dir, std:
   std::memcpy(f.data() + kFrameHeader, kVaultFormat, kFormatBytes);
   std::memcpy(f.data() + kFrameHeader + kFormatBytes, secret.data(), kHashSize);
   SealFrame(&f, kFormatBytes + kHashSize);
-  MB_RETURN_IF_ERROR(WriteAllAt(impl->fd, f.data(), f.size(), 0, impl->path));
+  MB_RETURN_IF_ERROR(impl->file->WriteAt(0, f));
   MB_RETURN_IF_ERROR(impl->Sync());
-  MB_RETURN_IF_ERROR(SyncDir(impl->dir));
-  MB_RETURN_IF_ERROR(SyncDir(fs::path(impl->dir).parent_path().string()));
+  MB_RETURN_IF_ERROR(fsys.SyncDir(impl->dir));
+  MB_RETURN_IF_ERROR(fsys.SyncDir(ParentDir(impl->dir)));
   impl->end = f.size();
   impl->loaded = true;
   return std::unique_ptr<Vault>(new Vault(std::move(impl)));
 }
 
 Result<std::unique_ptr<Vault>> Vault::Open(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
-                                           bool read_only) {
-  MB_ASSIGN_OR_RETURN(auto impl, Impl::OpenFile(ledger_dir, std::move(log), false, read_only));
+                                           bool read_only, FileSystem* files, uint64_t whole_until) {
+  std::shared_ptr<FileSystem> posix = files ? nullptr : PosixFileSystem();
+  MB_ASSIGN_OR_RETURN(auto impl, Impl::OpenFile(files ? *files : *posix, ledger_dir, std::move(log), false, read_only));
+  impl->whole_until = whole_until;
   std::string f(kFrameHeader + kFormatBytes + kHashSize, '\0');
-  const Status read = ReadAllAt(impl->fd, f.data(), f.size(), 0, impl->path);
+  const Status read = impl->file->ReadAt(0, f.data(), f.size());
   if (!read.ok() || f[0] != 'F' || LE32(f.data() + 4) != kFormatBytes + kHashSize ||
       LE32(f.data() + 12) != kFormatBytes || std::memcmp(f.data() + kFrameHeader, kVaultFormat, kFormatBytes) != 0) {
     return Status::Corruption("the vault in " + impl->dir + " is not of format " + kVaultFormat);
@@ -548,7 +530,7 @@ Status Vault::Put(const std::vector<SealedEntry>& entries) {
   SealFrame(&head, head.size() - kFrameHeader);
   Status w = m.WriteFrame(at, head, entries);
   if (!w.ok()) {
-    if (::ftruncate(m.fd, static_cast<off_t>(at)) != 0) m.log->warn("vault: could not cut a failed write at byte {}", at);
+    if (!m.file->Truncate(at).ok()) m.log->warn("vault: could not cut a failed write at byte {}", at);
     return w;
   }
   MB_RETURN_IF_ERROR(m.Sync());
@@ -651,7 +633,7 @@ Result<size_t> Vault::EraseSubject(const std::string& subject) {
   }
   SealFrame(&f, f.size() - kFrameHeader);
   // The erasure frame first (synced): a crash while the payloads are zeroed leaves them erased all the same.
-  MB_RETURN_IF_ERROR(WriteAllAt(m.fd, f.data(), f.size(), m.end, m.path));
+  MB_RETURN_IF_ERROR(m.file->WriteAt(m.end, f));
   MB_RETURN_IF_ERROR(m.Sync());
   m.end += f.size();
   for (uint64_t seq : seqs) {
@@ -662,6 +644,11 @@ Result<size_t> Vault::EraseSubject(const std::string& subject) {
   MB_RETURN_IF_ERROR(m.Load());  // the indexes as a reopen finds them (a later namesake may now hold the keys)
   m.log->info("erased {} vault records of {} ({} entries)", records, subject, seqs.size());
   return records;
+}
+
+uint64_t Vault::WholeBytes() const {
+  std::shared_lock l(impl_->mu);
+  return impl_->end;
 }
 
 Status Vault::CompleteErasures() {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "minhbach/entry.h"
+#include "minhbach/files.h"
 #include "minhbach/hash.h"
 #include "minhbach/merkle.h"
 #include "minhbach/note.h"
@@ -42,15 +43,24 @@ struct LedgerOptions {
   std::function<int64_t()> clock;
   // RocksDB block cache size. Default: 64 MiB.
   size_t block_cache_bytes = 64 << 20;
+  // RocksDB memtable size per column family. Default: 64 MiB. The simulation makes it small: every open builds
+  // (and clears) fresh memtables and their bloom filters, and small ones flush often, which tests more paths.
+  size_t write_buffer_bytes = 64 << 20;
+  // Threads RocksDB starts, per column family, to open its table files at each open. Default: 16 (RocksDB's).
+  // The simulation, which opens a small store thousands of times, uses 1.
+  int file_opening_threads = 16;
   // The RocksDB environment (file system) to use; not owned. Default: the real one. Only the fault-injection
   // tests (tests/simulation_test.cc) pass another.
   rocksdb::Env* env = nullptr;
+  // The file system of the files beside the store (keys, anchor, vault). Default: the real one. The simulation
+  // passes its in-memory one (tests/sim_fs.h) with `env` over the same memory.
+  std::shared_ptr<FileSystem> files;
   // Free space the disk holding the ledger must keep: a writable open, an append, a checkpoint and the flush at
   // close are refused (an I/O error, exit 3) rather than started below it. RocksDB meets a full disk badly (it
   // aborts on an assertion in its file writer when it closes a file whose write failed), so minhbach never
   // lets it get there. Default: 256 MiB (four memtables).
   uint64_t min_free_bytes = uint64_t{256} << 20;
-  // Free bytes of the disk holding `dir`; tests inject a full disk. Default: statvfs.
+  // Free bytes of the disk holding `dir`; tests inject a full disk. Default: files->FreeBytes (statvfs).
   std::function<Result<uint64_t>(const std::string& dir)> free_bytes;
 };
 

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "minhbach/files.h"
 #include "minhbach/hash.h"
 #include "minhbach/privacy.h"
 #include "minhbach/status.h"
@@ -65,10 +66,16 @@ class Vault {
   Vault& operator=(const Vault&) = delete;
 
   // Creates LEDGER/vault (which must not exist) with a fresh pseudonym secret.
-  static Result<std::unique_ptr<Vault>> Create(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log);
+  // `files`: the file system (not owned); default: the real one.
+  static Result<std::unique_ptr<Vault>> Create(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
+                                               FileSystem* files = nullptr);
   // Opens LEDGER/vault; read-only opens may run beside a writer and see the state at open.
+  // `whole_until`: the file is known to hold whole frames up to that byte (the anchor's word, anchor.h): a bad
+  // frame before it is damage, not a torn last write, and a file that ends before it has lost records.
   static Result<std::unique_ptr<Vault>> Open(const std::string& ledger_dir, std::shared_ptr<spdlog::logger> log,
-                                             bool read_only);
+                                             bool read_only, FileSystem* files = nullptr, uint64_t whole_until = 0);
+  // Where the last whole frame ends: after Put returns, the bound an anchor may record.
+  uint64_t WholeBytes() const;
 
   // Stores the entries (in log order, after every entry held) as one frame, in one write and one fdatasync; the
   // indexes (subject, donor pseudonym and name) take them at the first question that needs them. Returns once the
