@@ -42,6 +42,28 @@ void CopyTree(const fs::path& from, const fs::path& to) {
 
 
 
+// A store of 4 entries whose anchor says "before 4, after 6": the anchor of a batch reached the disk, the
+// batch did not (a crash between the two syncs, or a write to the store that failed).
+void LeaveAnUnacknowledgedBatch(const TempDir& dir, const std::string& batch) {
+  const fs::path db = fs::path(dir.path()) / mb::kDbDirName, old = fs::path(dir.path()) / "db.old";
+  const fs::path anchor = fs::path(dir.path()) / mb::kAnchorFileName;
+  {
+    auto l = mb::Ledger::Create(dir.path(), "test.example/anchor", mb::testing::NullLogger());
+    ASSERT_TRUE(l.ok());
+    AppendOk(**l, Batch(0, 4));
+  }
+  CopyTree(db, old);
+  std::string mid;
+  {
+    auto l = mb::Ledger::Open(dir.path(), mb::testing::NullLogger());
+    ASSERT_TRUE(l.ok());
+    AppendOk(**l, batch);
+    mid = mb::testing::ReadFileBytes(anchor);  // the anchor as a crash right after this append leaves it
+  }
+  CopyTree(old, db);
+  mb::testing::WriteFileBytes(anchor, mid);
+}
+
 }  // namespace
 
 TEST(Anchor, AnOldCopyOfTheStoreIsRefused) {
@@ -90,29 +112,44 @@ TEST(Anchor, ASignedCheckpointCannotBeLost) {
 
 TEST(Anchor, ACrashBetweenTheAnchorsSyncAndTheLogsIsNotARollback) {
   TempDir dir;
-  const fs::path db = fs::path(dir.path()) / mb::kDbDirName, old = fs::path(dir.path()) / "db.old";
-  const fs::path anchor = fs::path(dir.path()) / mb::kAnchorFileName;
-  {
-    auto l = mb::Ledger::Create(dir.path(), "test.example/anchor", mb::testing::NullLogger());
-    ASSERT_TRUE(l.ok());
-    AppendOk(**l, Batch(0, 4));
-  }
-  CopyTree(db, old);
-  std::string mid;
-  {
-    auto l = mb::Ledger::Open(dir.path(), mb::testing::NullLogger());
-    ASSERT_TRUE(l.ok());
-    AppendOk(**l, Batch(4, 2));
-    mid = mb::testing::ReadFileBytes(anchor);  // the anchor as a crash right after this append leaves it: before 4, after 6
-  }
-  // The anchor reached the disk, the log's batch did not: the store is at the state before the batch.
-  CopyTree(old, db);
-  mb::testing::WriteFileBytes(anchor, mid);
+  LeaveAnUnacknowledgedBatch(dir, Batch(4, 2));
   auto l = mb::Ledger::Open(dir.path(), mb::testing::NullLogger());
   ASSERT_TRUE(l.ok()) << l.status().ToString();
   EXPECT_EQ((*l)->size(), 4u);
   AppendOk(**l, Batch(4, 2));  // the unacknowledged batch, sent again
   EXPECT_EQ((*l)->size(), 6u);
+}
+
+// Found by the simulation (seed 526): after an append that failed with its anchor written (the anchor says
+// before 4, after 6; the store holds 4), the next append's anchor write was torn while its batch was committed.
+// The torn slot fell back to the other one, which named the failed batch: a store of 7 entries against an
+// anchor of 6 whose entry 5 is another, refused as a rollback. Now an append first settles the anchor at the
+// store's size when the anchor names a batch the store lacks, so a torn write falls back to a state it holds.
+TEST(Anchor, ATornAnchorWriteAfterAFailedBatchFallsBackToAStateTheStoreHolds) {
+  TempDir dir;
+  const fs::path anchor = fs::path(dir.path()) / mb::kAnchorFileName;
+  LeaveAnUnacknowledgedBatch(dir, Batch(100, 2));
+  std::string mid;
+  {
+    auto l = mb::Ledger::Open(dir.path(), mb::testing::NullLogger());
+    ASSERT_TRUE(l.ok()) << l.status().ToString();
+    AppendOk(**l, Batch(4, 3));  // other events: 7 entries
+    ASSERT_EQ((*l)->size(), 7u);
+    mid = mb::testing::ReadFileBytes(anchor);  // as a crash right after this append leaves it (no close)
+  }
+  // The last slot written (the larger counter) torn: a byte of it flipped.
+  std::string bytes = mid;
+  auto counter = [&](size_t slot) {
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(bytes[slot * 512 + 16 + i]);
+    return v;
+  };
+  const size_t newest = counter(0) > counter(1) ? 0 : 1;
+  bytes[newest * 512 + 70] ^= 0x10;
+  mb::testing::WriteFileBytes(anchor, bytes);
+  auto l = mb::Ledger::Open(dir.path(), mb::testing::NullLogger());
+  ASSERT_TRUE(l.ok()) << "the slot left must describe a state the store holds: " << l.status().ToString();
+  EXPECT_EQ((*l)->size(), 7u);
 }
 
 TEST(Anchor, AMissingOrDamagedAnchorIsRefused) {

@@ -29,10 +29,13 @@ namespace minhbach::testing {
 // The fault state both halves consult.
 class SimFaults {
  public:
-  void FailWritesAfter(int64_t bytes, bool no_space) {
+  // Whose writes a write fault hits: every file's, RocksDB's only, or only those of the files beside the store.
+  enum class Target { kAll, kStore, kBeside };
+  void FailWritesAfter(int64_t bytes, bool no_space, Target target = Target::kAll) {
     std::lock_guard<std::mutex> g(mu_);
     write_budget_ = bytes;
     no_space_ = no_space;
+    target_ = target;
   }
   void FailSyncs(bool on) { fail_syncs_ = on; }
   // Which reads return one byte flipped: none, the table files (.sst), or the vault's records after its first frame.
@@ -48,11 +51,11 @@ class SimFaults {
 
   // How much of a write of n bytes may go through (n = all); counts it against the budget. `fail` says the
   // write must then report an error.
-  size_t Admit(size_t n, bool* fail, bool* no_space) {
+  size_t Admit(Target who, size_t n, bool* fail, bool* no_space) {
     std::lock_guard<std::mutex> g(mu_);
     *fail = false;
     *no_space = no_space_;
-    if (write_budget_ < 0) return n;
+    if (write_budget_ < 0 || (target_ != Target::kAll && target_ != who)) return n;
     if (static_cast<int64_t>(n) <= write_budget_) {
       write_budget_ -= static_cast<int64_t>(n);
       return n;
@@ -80,6 +83,7 @@ class SimFaults {
   std::mutex mu_;
   int64_t write_budget_ = -1;  // -1: unlimited
   bool no_space_ = false;
+  Target target_ = Target::kAll;
   std::atomic<bool> fail_syncs_{false};
   std::atomic<Flip> flip_{Flip::kNone};
   std::atomic<uint64_t> injected_{0};
@@ -195,7 +199,7 @@ class RocksSimFs : public rocksdb::FileSystemWrapper {
         : FSWritableFileOwnerWrapper(std::move(t)), fs_(fs), name_(std::move(name)) {}
     rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o, rocksdb::IODebugContext* dbg) override {
       bool fail = false, no_space = false;
-      const size_t n = fs_->faults_->Admit(data.size(), &fail, &no_space);
+      const size_t n = fs_->faults_->Admit(SimFaults::Target::kStore, data.size(), &fail, &no_space);
       if (n > 0) {
         rocksdb::IOStatus s = target()->Append(rocksdb::Slice(data.data(), n), o, dbg);
         if (!s.ok()) return s;
@@ -353,7 +357,7 @@ class MemFiles : public FileSystem {
       size_t n = 0;
       for (size_t i = 0; i < count; ++i) n += pieces[i].size();
       bool fail = false, no_space = false;
-      size_t allowed = fs_->faults_->Admit(n, &fail, &no_space);
+      size_t allowed = fs_->faults_->Admit(SimFaults::Target::kBeside, n, &fail, &no_space);
       std::lock_guard<std::mutex> g(fs_->mu_);
       std::string& d = node_->data;
       for (size_t i = 0; i < count && allowed > 0; ++i) {

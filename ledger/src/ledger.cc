@@ -97,7 +97,14 @@ Ledger::Impl::~Impl() {
   }
 }
 
+Status Ledger::Impl::Usable() const {
+  if (db) return Status::Ok();
+  return Status::IOError("the store could not be reopened after a failed write (" + broken.message() +
+                         "): open the ledger again");
+}
+
 Result<std::string> Ledger::Impl::Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key, const char* what) const {
+  MB_RETURN_IF_ERROR(Usable());
   std::string value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return Status::NotFound(std::string(what) + " not found");
@@ -172,7 +179,6 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(const LedgerOptions& o) {
           {kCfState, base}};
 }
 
-constexpr int kResumeTries = 50;  // RecoverStore: 1 s of waiting for RocksDB's own recovery
 
 rocksdb::DBOptions DbOptions() {
   rocksdb::DBOptions o;
@@ -183,7 +189,8 @@ rocksdb::DBOptions DbOptions() {
   o.max_background_jobs = 2;
   o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   o.keep_log_file_num = 4;
-  o.bgerror_resume_retry_interval = 100'000;  // µs: after a full disk, RocksDB retries its recovery this often
+  o.max_bgerror_resume_count = 0;  // no recovery of its own after a failed write: RecoverStore reopens the store
+  o.skip_stats_update_on_db_open = true;  // no table properties read from every file at open (compaction hints only)
   return o;
 }
 
@@ -604,6 +611,30 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const std
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
 
+// Entries beyond the anchor's last batch (its write was lost in a crash after the batch's own sync, or failed):
+// the anchor's bound on the vault does not cover their records, so each entry that holds commitments must have a
+// slot in the vault (a damaged last frame is otherwise taken for a torn write). A writer then anchors the store
+// as it is, bound included.
+Status Ledger::CheckBeyondAnchor() {
+  Impl& m = *impl_;
+  const AnchorState& a = m.anchor.state();
+  if (m.size <= a.to_size) return Status::Ok();
+  for (uint64_t seq = a.to_size; seq < m.size; ++seq) {
+    MB_ASSIGN_OR_RETURN(std::string bytes, GetEntry(seq));
+    MB_ASSIGN_OR_RETURN(EntryReader entry, EntryReader::Open(bytes));
+    if (PayloadCommitments(entry.payload()).empty()) continue;
+    MB_ASSIGN_OR_RETURN(bool held, m.vault->Holds(seq));
+    if (!held) {
+      return Status::Corruption("entry " + std::to_string(seq) + " holds commitments, but the vault holds no records "
+                                "of it: the vault's last frame was damaged or lost (docs/format/storage.md 9.3)");
+    }
+  }
+  if (m.options.read_only) return Status::Ok();
+  AnchorState settled = SettledAt(a, m.size, m.last_leaf);
+  settled.from_vault_end = settled.to_vault_end = m.vault->WholeBytes();
+  return m.anchor.Write(settled, m.options.sync).WithContext("anchoring the store beyond its anchor");
+}
+
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared_ptr<spdlog::logger> log,
                                              LedgerOptions options) {
   SetDefaults(options);
@@ -633,6 +664,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared
     MB_ASSIGN_OR_RETURN(size_t dropped, m.vault->DropFrom(m.size));
     if (dropped > 0) m.log->warn("removed vault records of {} entries beyond the log (an interrupted append)", dropped);
   }
+  MB_RETURN_IF_ERROR(ledger->CheckBeyondAnchor().WithContext("opening ledger " + dir));
   m.log->debug("opened ledger {} at size {}", dir, m.size);
   return ledger;
 }
@@ -657,21 +689,22 @@ Hash Ledger::root() const { return impl_->builder.Root(impl_->sha); }
 
 namespace {
 
-// After a failed write (m.broken): RocksDB refuses writes until it resumes (DB::Resume flushes the memtables
-// and starts a new log, so whatever the failed write left in the old log is never replayed); then the tail is
-// read again from the store, and the vault's records of the failed batch, beyond the store, are dropped. A
-// server thus goes on by itself once the disk has room again (issue 14).
+// After a failed write (m.broken), the store is opened again in this process, as a restart would: RocksDB's log
+// writer that saw the failed write can never be written again (RocksDB asserts, and aborts, if it is), and
+// DB::Resume does not replace it when the memtables are empty (the simulation found that abort). The reopen
+// replays the log, whose torn last record is dropped; then the tail is read again, and the vault's records of
+// the failed batch, beyond the store, are dropped. A server thus goes on by itself once the disk works and has
+// room again (issue 14). If the reopen fails, the ledger answers I/O errors until it is opened again.
 Status RecoverStore(Ledger::Impl& m) {
   if (m.broken.ok()) return Status::Ok();
-  // RocksDB may be resuming by itself (after a full disk it retries every bgerror_resume_retry_interval):
-  // Resume answers Busy meanwhile. Wait for it a little; the caller's next try goes on from there.
-  rocksdb::Status resumed = m.db->Resume();
-  for (int tries = 0; resumed.IsBusy() && tries < kResumeTries; ++tries) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    resumed = m.db->Resume();
+  MB_RETURN_IF_ERROR(CheckFreeSpace(m, 0, "recovering the store after a failed write (" + m.broken.message() + ")"));
+  if (m.db) {
+    for (auto* h : m.handles) m.db->DestroyColumnFamilyHandle(h);
+    m.handles.clear();
+    if (rocksdb::Status c = m.db->Close(); !c.ok()) m.log->debug("closing the store after a failed write: {}", c.ToString());
+    m.db.reset();
   }
-  if (resumed.IsBusy()) return Status::IOError("the store is still recovering from: " + m.broken.message() + "; try again");
-  MB_RETURN_IF_ERROR(FromRocks(resumed, "resuming the store after a failed write (" + m.broken.message() + ")"));
+  MB_RETURN_IF_ERROR(OpenDb(m, /*create=*/false).WithContext("reopening the store after a failed write (" + m.broken.message() + ")"));
   MB_RETURN_IF_ERROR(LoadTail(m).WithContext("reading the store again after a failed write"));
   MB_ASSIGN_OR_RETURN(size_t dropped, m.vault->DropFrom(m.size));
   m.log->warn("recovered from a failed write ({}): the log holds {} entries; {} entries' vault records dropped",
@@ -699,6 +732,16 @@ Status CommitBatch(Ledger::Impl& m, rocksdb::WriteBatch* wb, VaultWrite& vault, 
     return v;
   }
   next.to_vault_end = m.vault->WholeBytes();
+  // A torn write of the new slot falls back to the other one, which must then not name a batch the store never
+  // got (a failed append's `to`): with the store committed beside it, the store would be at a third size the
+  // open refuses. Settle it first (rare: only after a failed append).
+  if (m.anchor.state().to_size != m.size) {
+    Status settled = m.anchor.Write(SettledAt(m.anchor.state(), m.size, m.last_leaf), m.options.sync);
+    if (!settled.ok()) {
+      m.broken = settled;  // the batch's vault records go at the recovery
+      return settled.WithContext("anchoring the store before the batch");
+    }
+  }
   if (!m.helper) m.helper = std::make_unique<Helper>();
   Status anchored;
   m.helper->Run([&] { anchored = m.anchor.Write(next, m.options.sync); });
@@ -984,6 +1027,7 @@ Result<std::string> Ledger::GetEntry(uint64_t seq) const {
 
 Status Ledger::ScanEntries(uint64_t from, uint64_t limit,
                            const std::function<bool(uint64_t, std::string_view)>& fn) const {
+  MB_RETURN_IF_ERROR(impl_->Usable());
   rocksdb::ReadOptions ro;
   ro.readahead_size = 2 << 20;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->entries));
@@ -1086,6 +1130,7 @@ Result<std::string> Ledger::SignCheckpoint() {
 }
 
 Result<std::vector<StoredCheckpoint>> Ledger::Checkpoints() const {
+  MB_RETURN_IF_ERROR(impl_->Usable());
   std::vector<StoredCheckpoint> out;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->meta));
   const std::string prefix = kMetaCheckpointPrefix;

@@ -140,7 +140,7 @@ class Ledger::Impl {
   std::string dir;
   std::shared_ptr<spdlog::logger> log;
   LedgerOptions options;
-  std::unique_ptr<rocksdb::DB> db;
+  std::unique_ptr<rocksdb::DB> db;  // null only after a failed reopen in RecoverStore
   rocksdb::ColumnFamilyHandle* entries = nullptr;
   rocksdb::ColumnFamilyHandle* tree = nullptr;
   rocksdb::ColumnFamilyHandle* index = nullptr;
@@ -171,6 +171,8 @@ class Ledger::Impl {
   Status Reseal(const EventDraft& d, uint64_t old_seq, const std::string& old_payload, std::string* payload) const;
 
   ~Impl();
+  // An I/O error when the store could not be reopened after a failed write (db is null).
+  Status Usable() const;
   Result<std::string> Get(rocksdb::ColumnFamilyHandle* cf, std::string_view key, const char* what) const;
   Result<Tile> GetTile(TileId id) const;
 };

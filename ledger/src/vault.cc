@@ -563,6 +563,12 @@ Result<std::vector<VaultRecord>> Vault::ForEntry(uint64_t seq) const {
   return impl_->Records(*s);
 }
 
+Result<bool> Vault::Holds(uint64_t seq) const {
+  MB_RETURN_IF_ERROR(impl_->Ready());
+  std::shared_lock l(impl_->mu);
+  return impl_->Find(seq) != nullptr;
+}
+
 Result<std::optional<VaultRecord>> Vault::Get(uint64_t seq, const Hash& commitment) const {
   MB_ASSIGN_OR_RETURN(auto recs, ForEntry(seq));
   for (auto& r : recs) {

@@ -63,6 +63,7 @@ Status LoadCheckpoints(const Ledger& ledger, const Verifier& key, uint64_t size,
 }  // namespace
 
 Status Ledger::Verify(const VerifyOptions& options, VerifyReport* report) const {
+  MB_RETURN_IF_ERROR(impl_->Usable());
   const Impl& m = *impl_;
   auto t0 = std::chrono::steady_clock::now();
   const Verifier& key = options.key ? *options.key : *m.verifier;

@@ -94,6 +94,8 @@ class Vault {
 
   // The records of entry `seq` (empty when it has none, or they were erased), with their commitments recomputed.
   Result<std::vector<VaultRecord>> ForEntry(uint64_t seq) const;
+  // Whether the file holds a slot for entry `seq` (its records, or their erasure).
+  Result<bool> Holds(uint64_t seq) const;
   // The record of entry `seq` that opens `commitment`; nullopt when there is none.
   Result<std::optional<VaultRecord>> Get(uint64_t seq, const Hash& commitment) const;
   // Visits a subject's records in log order; stops when fn returns false (a donor's name is in their
