@@ -611,29 +611,6 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const std
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
 
-// Entries beyond the anchor's last batch (its write was lost in a crash after the batch's own sync, or failed):
-// the anchor's bound on the vault does not cover their records, so each entry that holds commitments must have a
-// slot in the vault (a damaged last frame is otherwise taken for a torn write). A writer then anchors the store
-// as it is, bound included.
-Status Ledger::CheckBeyondAnchor() {
-  Impl& m = *impl_;
-  const AnchorState& a = m.anchor.state();
-  if (m.size <= a.to_size) return Status::Ok();
-  for (uint64_t seq = a.to_size; seq < m.size; ++seq) {
-    MB_ASSIGN_OR_RETURN(std::string bytes, GetEntry(seq));
-    MB_ASSIGN_OR_RETURN(EntryReader entry, EntryReader::Open(bytes));
-    if (PayloadCommitments(entry.payload()).empty()) continue;
-    MB_ASSIGN_OR_RETURN(bool held, m.vault->Holds(seq));
-    if (!held) {
-      return Status::Corruption("entry " + std::to_string(seq) + " holds commitments, but the vault holds no records "
-                                "of it: the vault's last frame was damaged or lost (docs/format/storage.md 9.3)");
-    }
-  }
-  if (m.options.read_only) return Status::Ok();
-  AnchorState settled = SettledAt(a, m.size, m.last_leaf);
-  settled.from_vault_end = settled.to_vault_end = m.vault->WholeBytes();
-  return m.anchor.Write(settled, m.options.sync).WithContext("anchoring the store beyond its anchor");
-}
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared_ptr<spdlog::logger> log,
                                              LedgerOptions options) {
@@ -664,7 +641,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared
     MB_ASSIGN_OR_RETURN(size_t dropped, m.vault->DropFrom(m.size));
     if (dropped > 0) m.log->warn("removed vault records of {} entries beyond the log (an interrupted append)", dropped);
   }
-  MB_RETURN_IF_ERROR(ledger->CheckBeyondAnchor().WithContext("opening ledger " + dir));
+  MB_RETURN_IF_ERROR(SettleBeyondAnchor(m).WithContext("opening ledger " + dir));
   m.log->debug("opened ledger {} at size {}", dir, m.size);
   return ledger;
 }
@@ -687,6 +664,29 @@ Vault& Ledger::vault() const { return *impl_->vault; }
 uint64_t Ledger::size() const { return impl_->size; }
 Hash Ledger::root() const { return impl_->builder.Root(impl_->sha); }
 
+// Entries beyond the anchor's last batch (its write was lost in a crash after the batch's own sync, or failed):
+// the anchor's bound on the vault does not cover their records, so each entry that holds commitments must have a
+// slot in the vault (a damaged last frame is otherwise taken for a torn write). A writer then anchors the store
+// as it is, bound included. At every open, and after a recovery in the process.
+Status SettleBeyondAnchor(Ledger::Impl& m) {
+  const AnchorState& a = m.anchor.state();
+  if (m.size <= a.to_size) return Status::Ok();
+  for (uint64_t seq = a.to_size; seq < m.size; ++seq) {
+    MB_ASSIGN_OR_RETURN(std::string bytes, m.Get(m.entries, SeqKey(seq), "entry"));
+    MB_ASSIGN_OR_RETURN(EntryReader entry, EntryReader::Open(bytes));
+    if (PayloadCommitments(entry.payload()).empty()) continue;
+    MB_ASSIGN_OR_RETURN(bool held, m.vault->Holds(seq));
+    if (!held) {
+      return Status::Corruption("entry " + std::to_string(seq) + " holds commitments, but the vault holds no records "
+                                "of it: the vault's last frame was damaged or lost (docs/format/storage.md 9.3)");
+    }
+  }
+  if (m.options.read_only) return Status::Ok();
+  AnchorState settled = SettledAt(a, m.size, m.last_leaf);
+  settled.from_vault_end = settled.to_vault_end = m.vault->WholeBytes();
+  return m.anchor.Write(settled, m.options.sync).WithContext("anchoring the store beyond its anchor");
+}
+
 namespace {
 
 // After a failed write (m.broken), the store is opened again in this process, as a restart would: RocksDB's log
@@ -707,6 +707,7 @@ Status RecoverStore(Ledger::Impl& m) {
   MB_RETURN_IF_ERROR(OpenDb(m, /*create=*/false).WithContext("reopening the store after a failed write (" + m.broken.message() + ")"));
   MB_RETURN_IF_ERROR(LoadTail(m).WithContext("reading the store again after a failed write"));
   MB_ASSIGN_OR_RETURN(size_t dropped, m.vault->DropFrom(m.size));
+  MB_RETURN_IF_ERROR(SettleBeyondAnchor(m));
   m.log->warn("recovered from a failed write ({}): the log holds {} entries; {} entries' vault records dropped",
               m.broken.message(), m.size, dropped);
   m.broken = Status::Ok();

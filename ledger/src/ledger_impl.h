@@ -177,4 +177,7 @@ class Ledger::Impl {
   Result<Tile> GetTile(TileId id) const;
 };
 
+// The store beyond its anchor's last batch (ledger.cc): its entries' vault records checked, then re-anchored.
+Status SettleBeyondAnchor(Ledger::Impl& m);
+
 }  // namespace minhbach

@@ -180,8 +180,6 @@ class Ledger {
   explicit Ledger(std::unique_ptr<Impl> impl);
   // The store against the anchor (docs/format/storage.md section 9): refused when it lost acknowledged entries.
   Status CheckAnchor() const;
-  // Entries beyond the anchor's last batch must have their vault records; a writer then re-anchors.
-  Status CheckBeyondAnchor();
   std::unique_ptr<Impl> impl_;
 };
 
