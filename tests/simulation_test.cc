@@ -129,6 +129,10 @@ class Simulation {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     model_.insert(model_.end(), b.begin(), b.end());
     Acknowledged();
+    if (rng_() % 4 == 0) {  // a checkpoint after a quarter of the appends, as serve signs one after each
+      auto cp = ledger_->SignCheckpoint();
+      ASSERT_TRUE(cp.ok()) << cp.status().ToString();
+    }
   }
 
   void AppendRefused(int step) {
@@ -147,6 +151,13 @@ class Simulation {
     if (kind == 0) fs_.faults().FailWritesAfter(static_cast<int64_t>(rng_() % 6000), /*no_space=*/false, target);
     if (kind == 1) fs_.faults().FailWritesAfter(static_cast<int64_t>(rng_() % 6000), /*no_space=*/true, target);
     if (kind == 2) fs_.faults().FailSyncs(true);
+    if (rng_() % 4 == 0) {  // the fault meets a checkpoint's write instead; the next append must recover
+      auto cp = ledger_->SignCheckpoint();
+      if (trace_) std::cout << "  fault kind " << kind << " at a checkpoint: " << cp.status().ToString() << "\n";
+      fs_.faults().Clear();
+      if (!cp.ok()) ASSERT_EQ(cp.status().ExitCode(), 3) << cp.status().ToString();
+      return;
+    }
     auto r = ledger_->Append(b, {});
     if (trace_) std::cout << "  fault kind " << kind << ", " << b.size() << " events: " << r.status().ToString() << "\n";
     fs_.faults().Clear();  // space is back, the disk works again

@@ -720,7 +720,9 @@ Status WriteNow(Ledger::Impl& m, rocksdb::WriteBatch* wb, const std::string& wha
   MB_RETURN_IF_ERROR(RecoverStore(m));
   rocksdb::WriteOptions wo;
   wo.sync = m.options.sync;
-  return FromRocks(m.db->Write(wo, wb), what);
+  Status written = FromRocks(m.db->Write(wo, wb), what);
+  if (!written.ok()) m.broken = written;  // RocksDB's log writer may have seen the error: reopen before the next write
+  return written;
 }
 
 // The commit point of Append (docs/format/storage.md section 4). The vault's records are durable first: their
