@@ -326,7 +326,7 @@ TEST(Simulation, FaultsNeverLoseAcknowledgedEventsNorServeWrongData) {
   if (const char* s = std::getenv("MINHBACH_SIM_STEPS")) steps = std::atoi(s);
   // By default: five seeds, and the seeds that found bugs (docs/testing.md); threads make a replay close to,
   // not always exactly, the run that found it.
-  std::vector<uint64_t> seeds = {1, 2, 3, 4, 5, 17, 101, 180, 526, 2538};
+  std::vector<uint64_t> seeds = {1, 2, 3, 4, 5, 17, 101, 180, 526, 2538, 5101};
   if (const char* s = std::getenv("MINHBACH_SIM_SEED")) seeds = {std::strtoull(s, nullptr, 10)};
   if (const char* s = std::getenv("MINHBACH_SIM_SEEDS")) {  // FIRST:COUNT, one line per 100 seeds
     const uint64_t first = std::strtoull(s, nullptr, 10);
