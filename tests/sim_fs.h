@@ -115,29 +115,17 @@ class RocksSimFs : public rocksdb::FileSystemWrapper {
   rocksdb::IOStatus NewWritableFile(const std::string& fname, const rocksdb::FileOptions& opts,
                                     std::unique_ptr<rocksdb::FSWritableFile>* result, rocksdb::IODebugContext* dbg) override {
     std::unique_ptr<rocksdb::FSWritableFile> base;
-    rocksdb::IOStatus s = target()->NewWritableFile(fname, opts, &base, dbg);
-    if (!s.ok()) return s;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      files_[fname] = Tracked{};
-    }
-    result->reset(new Writable(std::move(base), this, fname));
-    return s;
+    rocksdb::IOStatus s = target()->NewWritableFile(fname, opts, &base, dbg);  // before `base` is moved
+    return Wrap(fname, s, 0, std::move(base), result);
   }
 
   rocksdb::IOStatus ReopenWritableFile(const std::string& fname, const rocksdb::FileOptions& opts,
                                        std::unique_ptr<rocksdb::FSWritableFile>* result, rocksdb::IODebugContext* dbg) override {
     std::unique_ptr<rocksdb::FSWritableFile> base;
     rocksdb::IOStatus s = target()->ReopenWritableFile(fname, opts, &base, dbg);
-    if (!s.ok()) return s;
     uint64_t size = 0;
-    (void)target()->GetFileSize(fname, rocksdb::IOOptions(), &size, dbg);
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      files_[fname] = Tracked{size, size};
-    }
-    result->reset(new Writable(std::move(base), this, fname));
-    return s;
+    if (s.ok()) (void)target()->GetFileSize(fname, rocksdb::IOOptions(), &size, dbg);
+    return Wrap(fname, s, size, std::move(base), result);
   }
 
   rocksdb::IOStatus NewRandomAccessFile(const std::string& fname, const rocksdb::FileOptions& opts,
@@ -177,6 +165,18 @@ class RocksSimFs : public rocksdb::FileSystemWrapper {
   struct Tracked {
     uint64_t written = 0, synced = 0;
   };
+
+  // A file opened for writing with `size` bytes already durable, wrapped so that its writes meet the faults.
+  rocksdb::IOStatus Wrap(const std::string& fname, rocksdb::IOStatus opened, uint64_t size,
+                            std::unique_ptr<rocksdb::FSWritableFile> base, std::unique_ptr<rocksdb::FSWritableFile>* result) {
+    if (!opened.ok()) return opened;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      files_[fname] = Tracked{size, size};
+    }
+    result->reset(new Writable(std::move(base), this, fname));
+    return opened;
+  }
 
   // Replaces the file by its first `keep` bytes (caller holds mu_).
   void Rewrite(const std::string& path, uint64_t keep) {

@@ -54,41 +54,30 @@ class Simulation {
       return false;
     }
     ledger_ = std::move(*created);
+    auto failed = [&] {
+      std::cout << "simulation failed: replay with MINHBACH_SIM_SEED=" << seed_ << "\n";
+      return false;
+    };
     for (int step = 0; step < steps; ++step) {
       SCOPED_TRACE("seed " + std::to_string(seed_) + ", step " + std::to_string(step));
-      uint64_t r = rng_() % 100;
-      const auto t0 = std::chrono::steady_clock::now();
-      struct Timed {
-        std::chrono::steady_clock::time_point t0;
-        double* acc;
-        ~Timed() { *acc += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
-      } timed{t0, &time_[r < 40 ? 0 : r < 50 ? 1 : r < 70 ? 2 : r < 82 ? 3 : r < 90 ? 4 : 5]};  // kStepNames
-      const int kind = r < 40 ? 0 : r < 50 ? 1 : r < 70 ? 2 : r < 82 ? 3 : r < 90 ? 4 : 5;
+      const uint64_t r = rng_() % 100;  // the shares of the steps: docs/testing.md
+      const int kind = r < 40 ? 0 : r < 50 ? 1 : r < 70 ? 2 : r < 82 ? 3 : r < 90 ? 4 : 5;  // kStepNames
       if (trace_) std::cout << "step " << step << ": " << kStepNames[kind] << " at " << model_.size() << "\n";
-      if (r < 40) {
-        AppendValid(step);
-      } else if (r < 50) {
-        AppendRefused(step);
-      } else if (r < 70) {
-        AppendUnderFault(step);
-      } else if (r < 82) {
-        PowerLoss();
-      } else if (r < 90) {
-        ReadWithFlips();
-      } else {
-        Reopen(nullptr);
+      const auto t0 = std::chrono::steady_clock::now();
+      switch (kind) {
+        case 0: AppendValid(step); break;
+        case 1: AppendRefused(step); break;
+        case 2: AppendUnderFault(step); break;
+        case 3: PowerLoss(); break;
+        case 4: ReadWithFlips(); break;
+        default: Reopen(nullptr); break;
       }
-      if (::testing::Test::HasFatalFailure()) {
-        std::cout << "simulation failed: replay with MINHBACH_SIM_SEED=" << seed_ << "\n";
-        return false;
-      }
+      seconds_[kind] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (::testing::Test::HasFatalFailure()) return failed();
     }
     ledger_.reset();
     Reopen(nullptr, /*full=*/true);
-    if (::testing::Test::HasFatalFailure()) {
-      std::cout << "simulation failed: replay with MINHBACH_SIM_SEED=" << seed_ << "\n";
-      return false;
-    }
+    if (::testing::Test::HasFatalFailure()) return failed();
     if (verbose_) {
       std::cout << "seed " << seed_ << ": " << steps << " steps, " << model_.size() << " entries, "
                 << fs_.faults().injected() << " faults injected; damaged reads refused " << flips_caught_
@@ -155,7 +144,9 @@ class Simulation {
       auto cp = ledger_->SignCheckpoint();
       if (trace_) std::cout << "  fault kind " << kind << " at a checkpoint: " << cp.status().ToString() << "\n";
       fs_.faults().Clear();
-      if (!cp.ok()) ASSERT_EQ(cp.status().ExitCode(), 3) << cp.status().ToString();
+      if (!cp.ok()) {
+        ASSERT_EQ(cp.status().ExitCode(), 3) << cp.status().ToString();
+      }
       return;
     }
     auto r = ledger_->Append(b, {});
@@ -314,9 +305,11 @@ class Simulation {
   int resumed_ = 0;  // faults the same process recovered from
   bool verbose_ = true;
   bool trace_ = std::getenv("MINHBACH_SIM_TRACE") != nullptr;  // one line per step
+  double seconds_[6] = {};  // by step kind
+
  public:
   static constexpr const char* kStepNames[6] = {"append", "refused", "fault", "power_loss", "damaged_reads", "reopen"};
-  double time_[6] = {};
+  double seconds(int kind) const { return seconds_[kind]; }
 };
 
 }  // namespace
@@ -343,7 +336,7 @@ TEST(Simulation, FaultsNeverLoseAcknowledgedEventsNorServeWrongData) {
     sim.set_verbose(count <= 10);
     if (!sim.Run(steps)) return;
     faults += sim.injected(), entries += sim.entries(), resumed += static_cast<uint64_t>(sim.resumed());
-    for (int k = 0; k < 6; ++k) kind_time[k] += sim.time_[k];
+    for (int k = 0; k < 6; ++k) kind_time[k] += sim.seconds(k);
     caught += static_cast<uint64_t>(sim.flips_caught()), harmless += static_cast<uint64_t>(sim.flips_unnoticed());
     if (count > 10 && (seed - first + 1) % 100 == 0) {
       std::cout << (seed - first + 1) << " seeds passed (" << faults << " faults injected so far)" << std::endl;

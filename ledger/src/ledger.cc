@@ -74,9 +74,9 @@ Ledger::Impl::~Impl() {
     if (!options.read_only && broken.ok()) {  // a broken ledger leaves its store to the next open's recovery
       // Every append was synced: the anchor may now say that the last batch is durable, so that the next open
       // tells the loss of that batch from a crash before its sync (anchor.h).
-      const AnchorState& a = anchor.state();
-      if (anchor.is_open() && (a.from_size != size || a.to_size != size)) {
-        const AnchorState closed = SettledAt(a, size, last_leaf);
+      const AnchorState& last = anchor.state();
+      if (anchor.is_open() && (last.from_size != size || last.to_size != size)) {
+        const AnchorState closed = SettledAt(last, size, last_leaf);
         if (Status a = anchor.Write(closed, options.sync); !a.ok() && log) log->warn("anchoring at close: {}", a.ToString());
       }
       // Not on a (nearly) full disk: the memtables are in the synced log anyway, and a failed flush would meet
@@ -178,7 +178,6 @@ std::vector<rocksdb::ColumnFamilyDescriptor> Families(const LedgerOptions& o) {
           {kCfMeta, base},
           {kCfState, base}};
 }
-
 
 rocksdb::DBOptions DbOptions() {
   rocksdb::DBOptions o;
@@ -610,7 +609,6 @@ Result<std::unique_ptr<Ledger>> Ledger::Create(const std::string& dir, const std
   impl->log->info("created ledger {} (origin {})", dir, origin);
   return std::unique_ptr<Ledger>(new Ledger(std::move(impl)));
 }
-
 
 Result<std::unique_ptr<Ledger>> Ledger::Open(const std::string& dir, std::shared_ptr<spdlog::logger> log,
                                              LedgerOptions options) {
